@@ -1,0 +1,1 @@
+"""The FastAPI app: the Twilio gateway, the staff API and the development phone."""

@@ -1,0 +1,72 @@
+"""Texting the whole assistant: first contact, role, signposting, a disclosure, a form."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.e2e.conftest import DUTY, E2E, STAFF_FROM
+from waymark import copy
+from waymark.models import Alert
+
+
+def test_first_contact_is_honest_and_replies_reach_twilio(e2e: E2E, phone: str) -> None:
+    e2e.text("hi", phone=phone)
+    replies = e2e.replies(phone)
+    first = " ".join(replies)
+    assert "999" in first
+    assert any(word in first.lower() for word in ("tell", "share", "pass"))
+
+
+def test_a_parent_asking_about_a_missing_child_gets_999_and_101(e2e: E2E, phone: str) -> None:
+    e2e.text("hello", phone=phone)
+    e2e.replies(phone)
+    e2e.text("im a parent", phone=phone)
+    before = len(e2e.replies(phone, count=2))
+    e2e.text("my daughter hasnt come home and its 2am what do i do", phone=phone)
+    replies = e2e.replies(phone, count=before + 1)
+    later = " ".join(replies[before:])
+    assert "999" in later or "101" in later
+
+
+def test_a_disclosure_raises_exactly_one_alert_pages_and_answers(e2e: E2E, phone: str) -> None:
+    e2e.text("hey", phone=phone)
+    e2e.replies(phone)
+    sid = e2e.text("my stepdad keeps hitting me when mum is out", phone=phone)
+
+    alerts = e2e.wait_for(lambda: e2e.alerts_for(sid))
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.source == "assistant"
+    page = e2e.wait_for(lambda: [b for b in e2e.pages_to(DUTY["primary"]) if alert.reference in b])
+    assert "stepdad" not in page[0]
+    replies = " ".join(e2e.replies(phone, count=2))
+    assert "999" in replies and "not your fault" in replies.lower()
+    assert all(m["From"] == STAFF_FROM for m in e2e.standin.sent_to(DUTY["primary"]))
+
+
+def test_a_disclosure_in_the_middle_of_the_concern_form_alerts_and_the_form_resumes(
+    e2e: E2E, phone: str
+) -> None:
+    e2e.text("hi", phone=phone)
+    n = len(e2e.replies(phone))
+    e2e.text("I want to tell you about something I've noticed with my friend", phone=phone)
+    n = len(e2e.replies(phone, count=n + 1))
+    sid = e2e.text("her boyfriend is 25 and he makes her have sex with his mates", phone=phone)
+    e2e.wait_for(lambda: e2e.alerts_for(sid))
+    replies = e2e.replies(phone, count=n + 2)
+    tail = " ".join(replies[n:])
+    assert "999" in tail
+    e2e.text("skip", phone=phone)
+    e2e.replies(phone, count=len(replies) + 1)
+    with e2e.sessions() as session:
+        assert len(session.scalars(select(Alert).where(Alert.reference.is_not(None))).all()) >= 1
+
+
+def test_media_and_empty_messages_get_an_answer(e2e: E2E, phone: str) -> None:
+    e2e.text("", phone=phone)
+    replies = e2e.replies(phone, count=1)
+    assert replies
+
+
+def test_the_failsafe_copy_is_what_the_domain_says() -> None:
+    assert "999" in copy.render("utter_failsafe_alert")

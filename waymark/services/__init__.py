@@ -1,0 +1,1 @@
+"""Services: plain functions taking a session and keyword arguments, one module per capability."""
