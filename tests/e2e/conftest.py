@@ -54,6 +54,7 @@ class E2E:
     api: Stack
     base_env: dict[str, str]
     log_dir: Path
+    last_sid: str = ""
 
     @property
     def api_url(self) -> str:
@@ -82,6 +83,28 @@ class E2E:
         response = httpx.post(self.api_url + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
         assert response.status_code == 200, response.text
         return params["MessageSid"]
+
+    def turn(self, body: str, *, phone: str, channel: str = "sms", timeout: float = 40.0) -> list[str]:
+        """Text the assistant and return this turn's replies once they reached Twilio."""
+        from waymark.models import OutboundMessage
+
+        sid = self.last_sid = self.text(body, phone=phone, channel=channel)
+
+        def sent() -> list[str] | None:
+            with self.sessions() as session:
+                message = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sid))
+                if message is None or message.status == "received":
+                    return None
+                rows = session.scalars(
+                    select(OutboundMessage)
+                    .where(OutboundMessage.in_reply_to_id == message.id)
+                    .order_by(OutboundMessage.id)
+                ).all()
+                if any(r.status in ("queued", "sending") for r in rows):
+                    return None
+                return [r.body for r in rows] or None
+
+        return list(self.wait_for(sent, timeout=timeout))
 
     def replies(self, phone: str, *, count: int = 1, timeout: float = 30.0) -> list[str]:
         """Wait for at least `count` replies to a number; returns all so far."""

@@ -18,19 +18,14 @@ def test_first_contact_is_honest_and_replies_reach_twilio(e2e: E2E, phone: str) 
 
 
 def test_a_parent_asking_about_a_missing_child_gets_999_and_101(e2e: E2E, phone: str) -> None:
-    e2e.text("hello", phone=phone)
-    e2e.replies(phone)
-    e2e.text("im a parent", phone=phone)
-    before = len(e2e.replies(phone, count=2))
-    e2e.text("my daughter hasnt come home and its 2am what do i do", phone=phone)
-    replies = e2e.replies(phone, count=before + 1)
-    later = " ".join(replies[before:])
-    assert "999" in later or "101" in later
+    e2e.turn("hello", phone=phone)
+    e2e.turn("im a parent", phone=phone)
+    later = " ".join(e2e.turn("what should i do if my daughter goes missing", phone=phone))
+    assert "999" in later and "101" in later
 
 
 def test_a_disclosure_raises_exactly_one_alert_pages_and_answers(e2e: E2E, phone: str) -> None:
-    e2e.text("hey", phone=phone)
-    e2e.replies(phone)
+    e2e.turn("hey", phone=phone)
     sid = e2e.text("my stepdad keeps hitting me when mum is out", phone=phone)
 
     alerts = e2e.wait_for(lambda: e2e.alerts_for(sid))
@@ -47,19 +42,18 @@ def test_a_disclosure_raises_exactly_one_alert_pages_and_answers(e2e: E2E, phone
 def test_a_disclosure_in_the_middle_of_the_concern_form_alerts_and_the_form_resumes(
     e2e: E2E, phone: str
 ) -> None:
-    e2e.text("hi", phone=phone)
-    n = len(e2e.replies(phone))
-    e2e.text("I want to tell you about something I've noticed with my friend", phone=phone)
-    n = len(e2e.replies(phone, count=n + 1))
-    sid = e2e.text("her boyfriend is 25 and he makes her have sex with his mates", phone=phone)
-    e2e.wait_for(lambda: e2e.alerts_for(sid))
-    replies = e2e.replies(phone, count=n + 2)
-    tail = " ".join(replies[n:])
-    assert "999" in tail
-    e2e.text("skip", phone=phone)
-    e2e.replies(phone, count=len(replies) + 1)
+    e2e.turn("hi", phone=phone)
+    question = e2e.turn("I want to tell you about something I've noticed with my friend", phone=phone)
+    replies = e2e.turn("her boyfriend is 25 and he makes her have sex with his mates", phone=phone)
+    alerts = e2e.alerts_for(e2e.last_sid)
+    assert len(alerts) == 1
+    assert "999" in replies[0]
+    assert replies[-1] == question[-1], "the form asks its question again"
+    # The form carries on: the next answer is taken and a next question asked.
+    follow_up = e2e.turn("skip", phone=phone)
+    assert follow_up and follow_up != question
     with e2e.sessions() as session:
-        assert len(session.scalars(select(Alert).where(Alert.reference.is_not(None))).all()) >= 1
+        assert session.scalars(select(Alert).where(Alert.id == alerts[0].id)).one().status == "open"
 
 
 def test_media_and_empty_messages_get_an_answer(e2e: E2E, phone: str) -> None:

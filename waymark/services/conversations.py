@@ -183,6 +183,8 @@ def plan_turn(session: Session, settings: Settings, *, inbound_message_id: int) 
             "inbound_message_id": message.id,
             "message_sid": message.message_sid,
             "channel": message.channel,
+            # The Rasa component uses the gateway's screen result, so both agree on a message.
+            "screen": result,
         },
         flagged=result["severity"] != "none",
         paged=is_paged(result["severity"]),

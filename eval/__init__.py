@@ -1,0 +1,1 @@
+"""Held-out evaluation set and benchmark for the Waymark disclosure screen."""
