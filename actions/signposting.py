@@ -25,6 +25,8 @@ class ActionFindServices(Action):
         """Run the action."""
         topic = (tracker.latest_message.get("intent") or {}).get("name") or ""
         text = services_text(
-            topic=topic, role=tracker.get_slot("role"), local_file=get_settings().local_services_file
+            topic=topic,
+            role=tracker.get_slot("role"),
+            local_file=get_settings().local_services_file,
         )
         return [SlotSet("services_list", text or None)]

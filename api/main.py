@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.routes import alerts, dev_phone, health, rota, twilio
 from waymark import errors
 from waymark.db import get_sessionmaker, make_engine
+from waymark.screen import screen
 from waymark.settings import Settings, get_settings
 from waymark.worker import Worker
 
@@ -41,13 +43,18 @@ def create_app(
         sessions = (
             get_sessionmaker()
             if settings is get_settings()
-            else sessionmaker(bind=make_engine(settings.waymark_database_url), expire_on_commit=False)
+            else sessionmaker(
+                bind=make_engine(settings.waymark_database_url), expire_on_commit=False
+            )
         )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if run_worker:
+            # Load the screen before taking traffic: its first call loads models, and a
+            # webhook must answer Twilio within seconds.
+            await run_in_threadpool(screen, "warm up")
             worker = Worker(settings, sessions)
             worker.start()
             app.state.worker = worker
@@ -55,7 +62,9 @@ def create_app(
         if worker is not None:
             worker.stop()
 
-    app = FastAPI(title="Waymark", lifespan=lifespan, docs_url=None if settings.is_production else "/docs")
+    app = FastAPI(
+        title="Waymark", lifespan=lifespan, docs_url=None if settings.is_production else "/docs"
+    )
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.worker = None

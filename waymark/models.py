@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -53,7 +53,11 @@ def _public_id() -> str:
 class Base(DeclarativeBase):
     """Base of every model."""
 
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Contact(Base):
@@ -213,9 +217,9 @@ class AlertMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    inbound_message_id: Mapped[int] = mapped_column(
-        ForeignKey("inbound_messages.id"), unique=True
-    )
+    inbound_message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"), unique=True)
+    # Who covered it: "assistant" (the alert action ran and answered), "gateway", "reconcile".
+    source: Mapped[str] = mapped_column(String(16), default="assistant")
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     alert: Mapped[Alert] = relationship(back_populates="messages")

@@ -125,9 +125,7 @@ class Stack:
         )
         self.processes[name] = process
         if self.config.log_dir is None and process.stdout is not None:
-            threading.Thread(
-                target=_prefix_lines, args=(name, process.stdout), daemon=True
-            ).start()
+            threading.Thread(target=_prefix_lines, args=(name, process.stdout), daemon=True).start()
 
     def start(self) -> None:
         """Start all three."""

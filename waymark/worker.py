@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from waymark.crypto import decrypt_phone
@@ -171,7 +172,10 @@ class Worker:
         ]
         for index, (name, step, idle) in enumerate(loops):
             thread = threading.Thread(
-                target=self._loop, args=(name, step, idle), name=f"waymark-{name}-{index}", daemon=True
+                target=self._loop,
+                args=(name, step, idle),
+                name=f"waymark-{name}-{index}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -192,4 +196,3 @@ class Worker:
             if not (self.run_one_turn() + self.send_due() + self.housekeeping()):
                 return
         raise TimeoutError("the worker still had work after the timeout")
-

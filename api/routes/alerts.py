@@ -28,7 +28,9 @@ class NoteIn(BaseModel):
 
 
 @router.get("")
-def list_alerts(session: SessionDep, _: StaffDep, status: str | None = None) -> list[dict[str, Any]]:
+def list_alerts(
+    session: SessionDep, _: StaffDep, status: str | None = None
+) -> list[dict[str, Any]]:
     """Alerts, newest first."""
     return [alerts.to_dict(a) for a in alerts.list_alerts(session, status=status)]
 
@@ -43,7 +45,9 @@ def get_alert(reference: str, session: SessionDep, _: StaffDep) -> dict[str, Any
 
 
 @router.post("/{reference}/ack")
-def acknowledge(reference: str, body: AckIn, session: SessionDep, actor: StaffDep) -> dict[str, Any]:
+def acknowledge(
+    reference: str, body: AckIn, session: SessionDep, actor: StaffDep
+) -> dict[str, Any]:
     """Acknowledge an alert: escalation stops."""
     alert = alerts.acknowledge(
         session,

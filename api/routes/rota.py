@@ -49,7 +49,9 @@ def on_duty_now(session: SessionDep, _: StaffDep) -> dict[str, Any]:
 
 
 @router.post("/staff", status_code=201)
-def add_staff(body: StaffIn, session: SessionDep, settings: SettingsDep, _: StaffDep) -> dict[str, Any]:
+def add_staff(
+    body: StaffIn, session: SessionDep, settings: SettingsDep, _: StaffDep
+) -> dict[str, Any]:
     """Add a staff member who can be paged."""
     member = rota.add_staff(session, settings, name=body.name, phone=body.phone, role=body.role)
     session.commit()
@@ -61,4 +63,8 @@ def add_shift(body: ShiftIn, session: SessionDep, _: StaffDep) -> dict[str, Any]
     """Put a team on duty between two times."""
     shift = rota.add_shift(session, **body.model_dump())
     session.commit()
-    return {"id": shift.id, "starts_at": shift.starts_at.isoformat(), "ends_at": shift.ends_at.isoformat()}
+    return {
+        "id": shift.id,
+        "starts_at": shift.starts_at.isoformat(),
+        "ends_at": shift.ends_at.isoformat(),
+    }

@@ -52,7 +52,9 @@ def _int(value: str | None) -> int:
         return 0
 
 
-async def _inbound(request: Request, settings: Settings, session: SessionDep, channel: str) -> Response:
+async def _inbound(
+    request: Request, settings: Settings, session: SessionDep, channel: str
+) -> Response:
     params = await _signed_params(request, settings)
     if params is None:
         return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)

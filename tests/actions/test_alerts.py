@@ -39,7 +39,9 @@ def test_the_action_raises_one_alert_and_sets_the_reply_slots(app_env: str) -> N
         seed_team(session, settings)
         message = receive_text(session, settings, text)
         ids = (message.id, message.message_sid, message.contact.conversation_id)  # type: ignore[union-attr]
-    tracker = _tracker(ids[2], text, {"inbound_message_id": ids[0], "message_sid": ids[1]}, "young_person")
+    tracker = _tracker(
+        ids[2], text, {"inbound_message_id": ids[0], "message_sid": ids[1]}, "young_person"
+    )
 
     dispatcher = CollectingDispatcher()
     events = ActionRaiseSafeguardingAlert().run(dispatcher, tracker, {})

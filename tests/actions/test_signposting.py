@@ -18,7 +18,16 @@ from waymark.settings import get_settings
 
 
 def _tracker(intent: str, slots: dict[str, Any], sender: str = "c-unknown") -> Tracker:
-    return Tracker(sender, slots, {"text": "x", "intent": {"name": intent}}, [], False, None, {}, "action_listen")
+    return Tracker(
+        sender,
+        slots,
+        {"text": "x", "intent": {"name": intent}},
+        [],
+        False,
+        None,
+        {},
+        "action_listen",
+    )
 
 
 def _slots(events: list[Any]) -> dict[str, Any]:
@@ -26,15 +35,27 @@ def _slots(events: list[Any]) -> dict[str, Any]:
 
 
 def test_services_depend_on_topic_and_role(app_env: str) -> None:
-    young = _slots(ActionFindServices().run(CollectingDispatcher(), _tracker("topic_sexual_exploitation", {"role": "young_person"}), {}))
-    parent = _slots(ActionFindServices().run(CollectingDispatcher(), _tracker("parent_missing_child", {"role": "parent"}), {}))
+    young = _slots(
+        ActionFindServices().run(
+            CollectingDispatcher(),
+            _tracker("topic_sexual_exploitation", {"role": "young_person"}),
+            {},
+        )
+    )
+    parent = _slots(
+        ActionFindServices().run(
+            CollectingDispatcher(), _tracker("parent_missing_child", {"role": "parent"}), {}
+        )
+    )
     assert "Report Remove" in young["services_list"]
     assert "999" in parent["services_list"] and "116 000" in parent["services_list"]
     assert "Childline" not in parent["services_list"]
 
 
 def test_duty_hours_slots(app_env: str) -> None:
-    slots = _slots(ActionCheckDutyHours().run(CollectingDispatcher(), _tracker("ask_for_person", {}), {}))
+    slots = _slots(
+        ActionCheckDutyHours().run(CollectingDispatcher(), _tracker("ask_for_person", {}), {})
+    )
     assert slots["duty_open"] is True
     assert slots["duty_next"]
 
@@ -53,7 +74,9 @@ def test_a_shared_concern_becomes_a_record_even_when_nothing_is_flagged(app_env:
         "concern_who": "older lads in a car",
         "concern_worry": "that someone is using him",
     }
-    events = ActionSubmitConcern().run(CollectingDispatcher(), _tracker("inform", answers, sender), {})
+    events = ActionSubmitConcern().run(
+        CollectingDispatcher(), _tracker("inform", answers, sender), {}
+    )
     slots = _slots(events)
     assert slots["alert_reference"].startswith("WM-")
     assert slots["concern_what"] is None

@@ -26,7 +26,14 @@ def api(sessions: sessionmaker[Session]) -> Iterator[tuple[str, Settings]]:
         yield base, settings
 
 
-def _post(base: str, settings: Settings, path: str, params: dict[str, str], *, signature: str | None = "sign") -> httpx.Response:
+def _post(
+    base: str,
+    settings: Settings,
+    path: str,
+    params: dict[str, str],
+    *,
+    signature: str | None = "sign",
+) -> httpx.Response:
     headers = {}
     if signature == "sign":
         headers["X-Twilio-Signature"] = sign(settings, path, params)
@@ -92,7 +99,15 @@ def test_a_repeated_message_sid_is_acknowledged_once_and_processed_once(
     ("params_update", "expected_text"),
     [
         ({"Body": ""}, "/empty_message"),
-        ({"Body": "", "NumMedia": "1", "MediaUrl0": "https://example.invalid/x", "MediaContentType0": "image/jpeg"}, "/media_only"),
+        (
+            {
+                "Body": "",
+                "NumMedia": "1",
+                "MediaUrl0": "https://example.invalid/x",
+                "MediaContentType0": "image/jpeg",
+            },
+            "/media_only",
+        ),
         ({"Body": "hi", "SomethingTwilioAddedLater": "x", "NumMedia": "not a number"}, "hi"),
         ({"Body": "/restart"}, "restart"),
     ],
@@ -116,7 +131,9 @@ def test_odd_but_signed_input_is_stored_and_gets_a_sensible_turn(
         assert plan.text == expected_text
 
 
-def test_missing_required_fields_get_a_clear_400(api: tuple[str, Settings], sessions: sessionmaker[Session]) -> None:
+def test_missing_required_fields_get_a_clear_400(
+    api: tuple[str, Settings], sessions: sessionmaker[Session]
+) -> None:
     base, settings = api
     params = webhook_params(body="hi", phone=new_phone(), settings=settings)
     del params["MessageSid"]
@@ -130,15 +147,26 @@ def test_missing_required_fields_get_a_clear_400(api: tuple[str, Settings], sess
 
 def test_a_non_form_body_is_refused_not_a_500(api: tuple[str, Settings]) -> None:
     base, _ = api
-    response = httpx.post(base + "/twilio/sms", content=b"\x00\xff{not a form", headers={"Content-Type": "application/json"})
+    response = httpx.post(
+        base + "/twilio/sms",
+        content=b"\x00\xff{not a form",
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 403
 
 
-def test_stop_opts_out_and_start_opts_back_in(api: tuple[str, Settings], sessions: sessionmaker[Session]) -> None:
+def test_stop_opts_out_and_start_opts_back_in(
+    api: tuple[str, Settings], sessions: sessionmaker[Session]
+) -> None:
     base, settings = api
     phone = new_phone()
     for body in ("STOP", "START"):
-        _post(base, settings, "/twilio/whatsapp", webhook_params(body=body, phone=phone, settings=settings, channel="whatsapp"))
+        _post(
+            base,
+            settings,
+            "/twilio/whatsapp",
+            webhook_params(body=body, phone=phone, settings=settings, channel="whatsapp"),
+        )
         with sessions() as session:
             ids = conversations.claim_turns(session)
             plans = [conversations.plan_turn(session, settings, inbound_message_id=i) for i in ids]
@@ -153,12 +181,16 @@ def test_stop_opts_out_and_start_opts_back_in(api: tuple[str, Settings], session
                 assert plans[0].text == "/opted_in"
 
 
-def test_status_callbacks_only_move_forward(api: tuple[str, Settings], sessions: sessionmaker[Session]) -> None:
+def test_status_callbacks_only_move_forward(
+    api: tuple[str, Settings], sessions: sessionmaker[Session]
+) -> None:
     from waymark.queue import enqueue
 
     base, settings = api
     with sessions() as session:
-        row = enqueue(session, settings, kind="reply", channel="sms", to_phone=new_phone(), body="hi")[0]
+        row = enqueue(
+            session, settings, kind="reply", channel="sms", to_phone=new_phone(), body="hi"
+        )[0]
         row.status, row.twilio_sid = "sent", "SM" + "1" * 32
         session.commit()
     for state in ("delivered", "sent"):

@@ -16,12 +16,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from twilio.request_validator import RequestValidator
 
 from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
 from tests.support.factories import new_phone, new_sid, webhook_params
 from tests.support.live import free_port
 from tests.support.twilio_standin import StandIn, start_standin, stop_standin
-from twilio.request_validator import RequestValidator
 from waymark.db import make_engine
 from waymark.models import Alert, AlertMessage, InboundMessage
 from waymark.services import rota
@@ -77,14 +77,22 @@ class E2E:
 
     def text(self, body: str, *, phone: str, channel: str = "sms", sid: str | None = None) -> str:
         """Send a signed webhook as Twilio would; returns the MessageSid."""
-        params = webhook_params(body=body, phone=phone, settings=_FakeSettings(), channel=channel, sid=sid or new_sid())
+        params = webhook_params(
+            body=body, phone=phone, settings=_FakeSettings(), channel=channel, sid=sid or new_sid()
+        )
         path = f"/twilio/{channel}"
-        signature = RequestValidator(self.standin.auth_token).compute_signature(PUBLIC + path, params)
-        response = httpx.post(self.api_url + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+        signature = RequestValidator(self.standin.auth_token).compute_signature(
+            PUBLIC + path, params
+        )
+        response = httpx.post(
+            self.api_url + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=10
+        )
         assert response.status_code == 200, response.text
         return params["MessageSid"]
 
-    def turn(self, body: str, *, phone: str, channel: str = "sms", timeout: float = 40.0) -> list[str]:
+    def turn(
+        self, body: str, *, phone: str, channel: str = "sms", timeout: float = 40.0
+    ) -> list[str]:
         """Text the assistant and return this turn's replies once they reached Twilio."""
         from waymark.models import OutboundMessage
 
@@ -92,7 +100,9 @@ class E2E:
 
         def sent() -> list[str] | None:
             with self.sessions() as session:
-                message = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sid))
+                message = session.scalar(
+                    select(InboundMessage).where(InboundMessage.message_sid == sid)
+                )
                 if message is None or message.status == "received":
                     return None
                 rows = session.scalars(
@@ -188,10 +198,28 @@ def e2e(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iter
         seed_team(session, settings)
         session.commit()
     log_dir = work / "logs"
-    core = Stack(StackConfig(api_port=free_port(), rasa_port=free_port(), action_port=free_port(), model=model, env=env, log_dir=log_dir))
+    core = Stack(
+        StackConfig(
+            api_port=free_port(),
+            rasa_port=free_port(),
+            action_port=free_port(),
+            model=model,
+            env=env,
+            log_dir=log_dir,
+        )
+    )
     core.start_one("rasa")
     core.start_one("actions")
-    api = Stack(StackConfig(api_port=free_port(), rasa_port=core.config.rasa_port, action_port=core.config.action_port, model=model, env=env, log_dir=log_dir))
+    api = Stack(
+        StackConfig(
+            api_port=free_port(),
+            rasa_port=core.config.rasa_port,
+            action_port=core.config.action_port,
+            model=model,
+            env=env,
+            log_dir=log_dir,
+        )
+    )
     api.start_one("api")
     try:
         api.wait_ready(timeout=300)

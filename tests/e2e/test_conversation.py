@@ -43,7 +43,9 @@ def test_a_disclosure_in_the_middle_of_the_concern_form_alerts_and_the_form_resu
     e2e: E2E, phone: str
 ) -> None:
     e2e.turn("hi", phone=phone)
-    question = e2e.turn("I want to tell you about something I've noticed with my friend", phone=phone)
+    question = e2e.turn(
+        "I want to tell you about something I've noticed with my friend", phone=phone
+    )
     replies = e2e.turn("her boyfriend is 25 and he makes her have sex with his mates", phone=phone)
     alerts = e2e.alerts_for(e2e.last_sid)
     assert len(alerts) == 1

@@ -17,7 +17,8 @@ for info in pkgutil.walk_packages(waymark.__path__, "waymark."):
     if ".migrations" in info.name:
         continue
     importlib.import_module(info.name)
-bad = sorted(m for m in sys.modules if m.split(".")[0] in ("fastapi", "rasa_sdk", "starlette", "rasa"))
+banned = ("fastapi", "rasa_sdk", "starlette", "rasa")
+bad = sorted(m for m in sys.modules if m.split(".")[0] in banned)
 print(",".join(bad))
 """
     result = subprocess.run(

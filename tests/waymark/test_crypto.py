@@ -40,7 +40,9 @@ def test_nonsense_numbers_are_refused() -> None:
         normalise_phone("call me maybe")
 
 
-def test_numbers_never_reach_the_logs(session: Session, settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+def test_numbers_never_reach_the_logs(
+    session: Session, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     receive_text(session, settings, "hello", phone="+447700900777")
     assert "7700900777" not in caplog.text

@@ -162,7 +162,9 @@ def test_replies_to_one_person_go_out_in_order(
     standin.fail(phone, Failure(times=1, status=503))
     with sessions() as session:
         for n in range(3):
-            enqueue(session, wsettings, kind="reply", channel="sms", to_phone=phone, body=f"part {n}")
+            enqueue(
+                session, wsettings, kind="reply", channel="sms", to_phone=phone, body=f"part {n}"
+            )
         session.commit()
     worker = Worker(wsettings, sessions)
     _run_until(worker, lambda: len(standin.sent_to(phone)) == 3, timeout=15)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 from waymark.db import make_engine
 from waymark.models import Base
 from waymark.settings import get_settings
@@ -22,7 +23,9 @@ def run_online() -> None:
     """Migrate over a connection."""
     connectable = config.attributes.get("connection")
     if connectable is not None:
-        context.configure(connection=connectable, target_metadata=Base.metadata, render_as_batch=True)
+        context.configure(
+            connection=connectable, target_metadata=Base.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -177,7 +177,11 @@ def raise_for_message(
                 session.add(alert)
                 session.flush()
                 created, was_paged_severity = True, False
-            session.add(AlertMessage(alert_id=alert.id, inbound_message_id=message.id, added_at=now))
+            session.add(
+                AlertMessage(
+                    alert_id=alert.id, inbound_message_id=message.id, source=source, added_at=now
+                )
+            )
             session.add(
                 AlertEvent(
                     alert_id=alert.id,
@@ -209,11 +213,25 @@ def raise_for_message(
                 else None
             )
             if acknowledged_by is not None:
-                paging.page(session, settings, alert=alert, staff=acknowledged_by, level=alert.escalation_level, now=now)
+                paging.page(
+                    session,
+                    settings,
+                    alert=alert,
+                    staff=acknowledged_by,
+                    level=alert.escalation_level,
+                    now=now,
+                )
             else:
                 paging.start_paging(session, settings, alert=alert, now=now)
     session.flush()
     return RaiseResult(alert, created=created, joined=not created, existing=False)
+
+
+def covered_by(session: Session, *, inbound_message_id: int) -> str | None:
+    """Which path covered a message with an alert ("assistant", "gateway"...), or None."""
+    return session.scalar(
+        select(AlertMessage.source).where(AlertMessage.inbound_message_id == inbound_message_id)
+    )
 
 
 def record_reply(session: Session, *, inbound_message_id: int, reply: str) -> None:

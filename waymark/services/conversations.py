@@ -64,7 +64,11 @@ def receive(
     is_staff = staff is not None and (
         to_number.strip() == settings.twilio_staff_from or alerts.parse_ack(body) is not None
     )
-    contact = None if is_staff else contacts.get_or_create(session, settings, phone=phone, channel=channel)
+    contact = (
+        None
+        if is_staff
+        else contacts.get_or_create(session, settings, phone=phone, channel=channel)
+    )
     message = InboundMessage(
         message_sid=message_sid,
         contact_id=contact.id if contact else None,
@@ -279,26 +283,24 @@ def complete_turn(
     message = session.get_one(InboundMessage, plan.inbound_message_id)
     contact = session.get_one(Contact, message.contact_id)
     texts = [str(r["text"]) for r in (replies or []) if isinstance(r, dict) and r.get("text")]
-    raised = None
     if plan.flagged:
-        try:
-            raised = alerts.raise_for_message(
-                session, settings, inbound_message_id=message.id, source="gateway"
-            )
-        except alerts.InvalidInput:
-            raised = None
+        alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="gateway")
     if replies is None:
         key = "utter_failsafe_alert" if plan.flagged else "utter_service_unavailable"
         texts = [copy.render(key)]
-    elif raised is not None and raised.created and plan.paged:
-        # Rasa answered but the alert action did not run (the action server is down): the
+    elif plan.paged and alerts.covered_by(session, inbound_message_id=message.id) != "assistant":
+        # Rasa answered but its alert action did not run (the action server is down): the
         # person must still hear that someone is being told.
         texts.append(copy.render("utter_failsafe_alert"))
     for text in texts:
         _reply(session, settings, contact, message, text)
     if plan.flagged:
         alerts.record_reply(session, inbound_message_id=message.id, reply="\n".join(texts))
-    finish(session, inbound_message_id=message.id, outcome="rasa_failed" if replies is None else "replied")
+    finish(
+        session,
+        inbound_message_id=message.id,
+        outcome="rasa_failed" if replies is None else "replied",
+    )
     session.commit()
 
 
@@ -306,9 +308,9 @@ def reconcile(session: Session, settings: Settings, *, now: datetime | None = No
     """Every flagged message ends with exactly one alert: cover any the turns missed (commits)."""
     now = now or utcnow()
     unscreened = session.scalars(
-        select(InboundMessage.id).where(
-            InboundMessage.screen.is_(None), InboundMessage.contact_id.is_not(None)
-        ).limit(100)
+        select(InboundMessage.id)
+        .where(InboundMessage.screen.is_(None), InboundMessage.contact_id.is_not(None))
+        .limit(100)
     ).all()
     for message_id in unscreened:
         alerts.screen_message(session, session.get_one(InboundMessage, message_id))
@@ -316,7 +318,9 @@ def reconcile(session: Session, settings: Settings, *, now: datetime | None = No
     count = 0
     cutoff = now - timedelta(seconds=settings.reconcile_after_seconds)
     for message_id in alerts.unalerted_flagged_messages(session, older_than=cutoff):
-        alerts.raise_for_message(session, settings, inbound_message_id=message_id, source="reconcile")
+        alerts.raise_for_message(
+            session, settings, inbound_message_id=message_id, source="reconcile"
+        )
         session.commit()
         count += 1
     return count

@@ -31,7 +31,7 @@ def parse_duty_hours(spec: str) -> list[Window]:
     Raises:
         ConfigurationError: the text cannot be read.
     """
-    windows = []
+    windows: list[Window] = []
     for part in filter(None, (p.strip().lower() for p in spec.split(";"))):
         match = _SPEC.match(part)
         if not match or match.group(1) not in DAYS or (match.group(2) or "mon") not in DAYS:
@@ -80,7 +80,5 @@ def describe_next(settings: Settings, *, at: datetime | None = None) -> str:
     minutes = "" if opening.minute == 0 else opening.strftime(":%M")
     clock = f"{hour}{minutes}{opening.strftime('%p').lower()}"
     days = (opening.date() - now.date()).days
-    day = (
-        "today" if days == 0 else "tomorrow" if days == 1 else DAY_NAMES[opening.weekday()]
-    )
+    day = "today" if days == 0 else "tomorrow" if days == 1 else DAY_NAMES[opening.weekday()]
     return f"{day} at {clock}"

@@ -68,7 +68,13 @@ def page(
     )
     alert.last_paged_at = now
     session.add(
-        AlertEvent(alert_id=alert.id, kind="paged", actor="system", text=f"paged {staff.name} (level {level})", at=now)
+        AlertEvent(
+            alert_id=alert.id,
+            kind="paged",
+            actor="system",
+            text=f"paged {staff.name} (level {level})",
+            at=now,
+        )
     )
     return record
 
@@ -80,7 +86,9 @@ def start_paging(
     now = now or utcnow()
     team = rota.current_team(session, at=now)
     if team is None:
-        log.error("alert %s: nobody is on the duty rota; it waits on the dashboard", alert.reference)
+        log.error(
+            "alert %s: nobody is on the duty rota; it waits on the dashboard", alert.reference
+        )
         session.add(AlertEvent(alert_id=alert.id, kind="unpaged", text="no duty rota configured"))
         return None
     record = page(session, settings, alert=alert, staff=team.primary, level=0, now=now)
@@ -104,7 +112,9 @@ def escalate_due(session: Session, settings: Settings, *, now: datetime | None =
             continue
         level = alert.escalation_level + 1
         ladder = team.ladder
-        page(session, settings, alert=alert, staff=ladder[level % len(ladder)], level=level, now=now)
+        page(
+            session, settings, alert=alert, staff=ladder[level % len(ladder)], level=level, now=now
+        )
         alert.escalation_level = level
         alert.next_escalation_at = now + gaps[level % len(gaps)]
         session.add(AlertEvent(alert_id=alert.id, kind="escalated", text=f"level {level}", at=now))
@@ -132,5 +142,9 @@ def on_send_result(
             )
         )
         # Only the newest level jumps ahead, and not forever when every number fails.
-        if alert.status == "open" and record.level == alert.escalation_level and len(alert.pages) < 12:
+        if (
+            alert.status == "open"
+            and record.level == alert.escalation_level
+            and len(alert.pages) < 12
+        ):
             alert.next_escalation_at = utcnow()

@@ -61,7 +61,10 @@ def add_staff(
     member = session.scalar(select(StaffMember).where(StaffMember.phone_hash == key))
     if member is None:
         member = StaffMember(
-            name=name.strip(), role=role, phone_hash=key, phone_encrypted=encrypt_phone(settings, phone)
+            name=name.strip(),
+            role=role,
+            phone_hash=key,
+            phone_encrypted=encrypt_phone(settings, phone),
         )
         session.add(member)
     else:
@@ -117,10 +120,15 @@ def load_from_file(session: Session, settings: Settings, *, path: Path) -> DutyT
     try:
         primary = members[default["primary"]]
     except KeyError as exc:
-        raise InvalidInput("the rota file needs default_team.primary naming a staff member") from exc
+        raise InvalidInput(
+            "the rota file needs default_team.primary naming a staff member"
+        ) from exc
     backup = members.get(default.get("backup", ""))
     manager = members.get(default.get("manager", ""))
-    always = (datetime(2000, 1, 1, tzinfo=utcnow().tzinfo), datetime(9999, 1, 1, tzinfo=utcnow().tzinfo))
+    always = (
+        datetime(2000, 1, 1, tzinfo=utcnow().tzinfo),
+        datetime(9999, 1, 1, tzinfo=utcnow().tzinfo),
+    )
     existing = session.scalar(
         select(RotaShift).where(RotaShift.starts_at == always[0], RotaShift.ends_at == always[1])
     )

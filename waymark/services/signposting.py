@@ -54,9 +54,7 @@ def services_for(
     audiences = {"both", "parent"} if role == "parent" else {"both", "young_person"}
     if role not in ("parent", "young_person"):
         audiences = {"both", "young_person", "parent"}
-    found = [
-        s for s in load_directory(local_file) if topic in s.topics and s.audience in audiences
-    ]
+    found = [s for s in load_directory(local_file) if topic in s.topics and s.audience in audiences]
     return found[:limit]
 
 

@@ -60,9 +60,15 @@ def test_raising_again_for_the_same_message_changes_nothing(
 ) -> None:
     seed_team(session, settings)
     message = receive_text(session, settings, URGENT)
-    first = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="assistant")
-    again = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="gateway")
-    third = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="reconcile")
+    first = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="assistant"
+    )
+    again = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="gateway"
+    )
+    third = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="reconcile"
+    )
 
     assert again.existing and third.existing
     assert again.alert.id == first.alert.id == third.alert.id
@@ -75,7 +81,9 @@ def test_the_page_carries_reference_severity_and_category_never_the_words(
 ) -> None:
     seed_team(session, settings)
     message = receive_text(session, settings, URGENT)
-    alert = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="assistant").alert
+    alert = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="assistant"
+    ).alert
     body = _pages(session, alert)[0].body
 
     assert alert.reference in body
@@ -93,7 +101,9 @@ def test_further_disclosures_join_the_open_alert_without_paging_again(
     first = receive_text(session, settings, URGENT, phone=phone)
     second = receive_text(session, settings, "he said he will hurt me again if i tell", phone=phone)
     a = alerts.raise_for_message(session, settings, inbound_message_id=first.id, source="assistant")
-    b = alerts.raise_for_message(session, settings, inbound_message_id=second.id, source="assistant")
+    b = alerts.raise_for_message(
+        session, settings, inbound_message_id=second.id, source="assistant"
+    )
 
     assert b.joined and b.alert.id == a.alert.id
     assert sorted(m.inbound_message_id for m in a.alert.messages) == [first.id, second.id]
@@ -118,7 +128,9 @@ def test_unacknowledged_alerts_escalate_to_backup_then_manager(session: Session)
     settings = make_settings(escalation_emergency_minutes="5,10", escalation_urgent_minutes="5,10")
     team = seed_team(session, settings)
     message = receive_text(session, settings, EMERGENCY)
-    alert = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="assistant").alert
+    alert = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="assistant"
+    ).alert
     assert alert.severity in ("urgent", "emergency")
     start = alert.created_at
 
@@ -130,13 +142,18 @@ def test_unacknowledged_alerts_escalate_to_backup_then_manager(session: Session)
 
     recipients = [p.staff_member_id for p in _pages(session, alert)]
     assert recipients == [team.primary.id, team.backup.id, team.manager.id, team.primary.id]  # type: ignore[union-attr]
-    assert "not" in _pages(session, alert)[1].body.lower() or alert.reference in _pages(session, alert)[1].body
+    assert (
+        "not" in _pages(session, alert)[1].body.lower()
+        or alert.reference in _pages(session, alert)[1].body
+    )
 
 
 def test_acknowledging_stops_escalation(session: Session, settings: Settings) -> None:
     seed_team(session, settings)
     message = receive_text(session, settings, EMERGENCY)
-    alert = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="assistant").alert
+    alert = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="assistant"
+    ).alert
     alerts.acknowledge(session, reference=alert.reference.lower(), actor="test")
 
     paging.escalate_due(session, settings, now=utcnow() + timedelta(hours=1))
@@ -144,7 +161,9 @@ def test_acknowledging_stops_escalation(session: Session, settings: Settings) ->
     assert len(_pages(session, alert)) == 1
 
 
-def test_reconcile_finds_flagged_messages_without_alerts(session: Session, settings: Settings) -> None:
+def test_reconcile_finds_flagged_messages_without_alerts(
+    session: Session, settings: Settings
+) -> None:
     seed_team(session, settings)
     message = receive_text(session, settings, URGENT)
     message.status = "failed"
@@ -165,7 +184,9 @@ def test_ack_texts_are_parsed() -> None:
 def test_notes_are_kept_and_empty_notes_refused(session: Session, settings: Settings) -> None:
     seed_team(session, settings)
     message = receive_text(session, settings, URGENT)
-    alert = alerts.raise_for_message(session, settings, inbound_message_id=message.id, source="assistant").alert
+    alert = alerts.raise_for_message(
+        session, settings, inbound_message_id=message.id, source="assistant"
+    ).alert
     alerts.add_note(session, reference=alert.reference, actor="Sam", text="Called school DSL.")
     with pytest.raises(InvalidInput):
         alerts.add_note(session, reference=alert.reference, actor="Sam", text="   ")
