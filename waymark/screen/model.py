@@ -1,0 +1,198 @@
+"""A small multi-output logistic regression over hashed character and word n-grams.
+
+Character n-grams (2-5) survive misspellings and evasions the normaliser does not know; word
+unigrams and bigrams carry phrase meaning. Features are hashed with CRC-32 (stable across Python
+versions and processes, unlike ``hash()``) into a fixed space, so no vocabulary is stored.
+
+Two heads share the features: a softmax over the four severities and one sigmoid per category.
+Training is plain per-example SGD in a fixed order, in float64, with ``math.exp``: the same
+examples give the same weights on Python 3.10/numpy 1.23 and Python 3.11/numpy 2.x.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from waymark.screen.severity import SEVERITIES
+
+CATEGORIES: tuple[str, ...] = (
+    "immediate_danger",
+    "self_harm_suicide",
+    "physical_abuse",
+    "sexual_abuse_cse",
+    "criminal_exploitation",
+    "weapons_violence",
+    "domestic_abuse",
+    "neglect",
+    "missing_runaway",
+    "online_harm",
+    "radicalisation",
+    "forced_marriage",
+    "bullying_peer_abuse",
+)
+
+N_FEATURES = 1 << 18
+_WORD = re.compile(r"[a-z0-9]+")
+_EPOCHS = 8
+_LEARNING_RATE = 0.3
+_L2 = 1e-4
+#: Harmless messages count double: most real traffic is harmless, and a false page costs trust.
+_NONE_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled training message."""
+
+    text: str
+    severity: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Classifier output for one message."""
+
+    severity: dict[str, float]
+    categories: dict[str, float]
+
+    @property
+    def flagged(self) -> float:
+        """Probability the message is anything other than ``none``."""
+        return 1.0 - self.severity["none"]
+
+    @property
+    def paged(self) -> float:
+        """Probability the message is urgent or emergency."""
+        return self.severity["urgent"] + self.severity["emergency"]
+
+
+def _hash(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8")) % N_FEATURES
+
+
+def features(text: str) -> npt.NDArray[np.int64]:
+    """Hash a normalised message into sorted unique feature indices.
+
+    Args:
+        text: Normalised message text.
+
+    Returns:
+        Sorted unique indices into the hashed feature space (binary features).
+    """
+    words = _WORD.findall(text)
+    grams: set[str] = {"bias:"}
+    grams.update("w:" + w for w in words)
+    grams.update("b:" + a + " " + b for a, b in itertools.pairwise(words))
+    padded = " " + " ".join(words) + " "
+    for n in range(2, 6):
+        grams.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
+    return np.array(sorted({_hash(g) for g in grams}), dtype=np.int64)
+
+
+def _softmax(values: Sequence[float]) -> list[float]:
+    top = max(values)
+    exps = [math.exp(v - top) for v in values]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def _sigmoid(value: float) -> float:
+    if value >= 0:
+        return 1.0 / (1.0 + math.exp(-value))
+    e = math.exp(value)
+    return e / (1.0 + e)
+
+
+class Model:
+    """Trained weights and the prediction function."""
+
+    def __init__(self, weights: npt.NDArray[np.float64], bias: npt.NDArray[np.float64]) -> None:
+        """Wrap trained weights.
+
+        Args:
+            weights: ``(N_FEATURES, 4 + len(CATEGORIES))`` weights.
+            bias: ``(4 + len(CATEGORIES),)`` biases.
+        """
+        self.weights = weights
+        self.bias = bias
+
+    def _scores(self, idx: npt.NDArray[np.int64]) -> list[float]:
+        scale = 1.0 / math.sqrt(len(idx))
+        rows = self.weights[idx]
+        return [
+            float(v) * scale + float(b) for v, b in zip(rows.sum(axis=0), self.bias, strict=True)
+        ]
+
+    def predict(self, text: str) -> Prediction:
+        """Score a normalised message.
+
+        Args:
+            text: Normalised message text.
+
+        Returns:
+            Severity probabilities (summing to 1) and independent category probabilities.
+        """
+        z = self._scores(features(text))
+        sev = _softmax(z[: len(SEVERITIES)])
+        cats = [_sigmoid(v) for v in z[len(SEVERITIES) :]]
+        return Prediction(
+            severity=dict(zip(SEVERITIES, sev, strict=True)),
+            categories=dict(zip(CATEGORIES, cats, strict=True)),
+        )
+
+
+def _order_key(text: str, epoch: int) -> int:
+    # A fixed pseudo-random order per epoch that needs no RNG (RNG streams may change between
+    # numpy releases; CRC-32 does not).
+    return zlib.crc32(f"{epoch}:{text}".encode())
+
+
+def train(examples: Iterable[Example]) -> Model:
+    """Train the model by per-example SGD in a fixed order.
+
+    Args:
+        examples: Labelled examples; their ``text`` must already be normalised.
+
+    Returns:
+        The trained model.
+    """
+    data = list(examples)
+    n_out = len(SEVERITIES) + len(CATEGORIES)
+    weights = np.zeros((N_FEATURES, n_out), dtype=np.float64)
+    bias = np.zeros(n_out, dtype=np.float64)
+    model = Model(weights, bias)
+    encoded = []
+    for ex in data:
+        target = [0.0] * n_out
+        target[SEVERITIES.index(ex.severity)] = 1.0
+        for cat in ex.categories:
+            target[len(SEVERITIES) + CATEGORIES.index(cat)] = 1.0
+        encoded.append((ex.text, features(ex.text), target))
+    n_sev = len(SEVERITIES)
+    step = 0
+    for epoch in range(_EPOCHS):
+        order = sorted(range(len(encoded)), key=lambda i: _order_key(encoded[i][0], epoch))
+        for i in order:
+            _, idx, target = encoded[i]
+            step += 1
+            lr = _LEARNING_RATE / (1.0 + 0.2 * epoch)
+            z = model._scores(idx)
+            probs = _softmax(z[:n_sev]) + [_sigmoid(v) for v in z[n_sev:]]
+            weight = _NONE_WEIGHT if target[0] == 1.0 else 1.0
+            grad = np.array(
+                [weight * (p - t) for p, t in zip(probs, target, strict=True)], dtype=np.float64
+            )
+            scale = 1.0 / math.sqrt(len(idx))
+            rows = weights[idx]
+            weights[idx] = rows * (1.0 - lr * _L2) - (lr * scale) * grad
+            bias -= lr * grad
+    return model
