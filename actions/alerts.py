@@ -45,8 +45,14 @@ class ActionRaiseSafeguardingAlert(Action):
                 assistant_flagged=True,
             )
             severity, reference = result.alert.severity, result.alert.reference
-        return [
+        events: list[EventType] = [
             SlotSet("alert_severity", severity),
             SlotSet("alert_reference", reference),
             *duty_slots(),
         ]
+        requested = tracker.get_slot("requested_slot")
+        if tracker.active_loop.get("name") and requested:
+            # The disclosure was also the answer to the form's question: keep it there too,
+            # so the form moves on instead of asking the same question again.
+            events.append(SlotSet(requested, tracker.latest_message.get("text")))
+        return events

@@ -11,6 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from waymark.services.signposting import services_text
 from waymark.settings import get_settings
 
+FALLBACK_TOPIC = "topic_danger_now"
+
 
 class ActionFindServices(Action):
     """Puts the services for the latest topic into `services_list`."""
@@ -24,9 +26,9 @@ class ActionFindServices(Action):
     ) -> list[EventType]:
         """Run the action."""
         topic = (tracker.latest_message.get("intent") or {}).get("name") or ""
-        text = services_text(
-            topic=topic,
-            role=tracker.get_slot("role"),
-            local_file=get_settings().local_services_file,
+        role, local = tracker.get_slot("role"), get_settings().local_services_file
+        # A topic with nothing listed still gets the always-there services, never a blank.
+        text = services_text(topic=topic, role=role, local_file=local) or services_text(
+            topic=FALLBACK_TOPIC, role=role, local_file=local
         )
-        return [SlotSet("services_list", text or None)]
+        return [SlotSet("services_list", text)]

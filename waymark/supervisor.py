@@ -201,7 +201,13 @@ class Supervisor:
             print(f"No trained model at {self.stack.config.model}: run `make model` first.")
             return 2
         stopping = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+
+        def _interrupt(*_: object) -> None:
+            raise KeyboardInterrupt
+
+        # Explicit handlers: a shell may start us with SIGINT ignored (background jobs).
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         print("Starting Rasa (about 30 s), the action server and the API...")
         self.stack.start()
         try:
@@ -230,6 +236,9 @@ class Supervisor:
             print(f"Waymark did not become ready: {exc}")
             return 1
         finally:
+            # A second Ctrl-C must not leave Rasa or the action server running.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             print("Stopping...", flush=True)
             self.stack.stop()
             print("Stopped.")

@@ -31,7 +31,7 @@ class Worker:
         session_factory: sessionmaker[Session],
         *,
         transport: Transport | None = None,
-        turn_threads: int = 4,
+        turn_threads: int = 8,
         send_threads: int = 2,
     ) -> None:
         self.settings = settings

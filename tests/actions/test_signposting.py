@@ -87,3 +87,9 @@ def test_a_shared_concern_becomes_a_record_even_when_nothing_is_flagged(app_env:
         assert alert.severity in ("concern", "urgent", "emergency")
         assert "when" not in alert.details["answers"]
         assert alert.details["answers"]["who"] == "older lads in a car"
+
+
+def test_a_topic_with_no_listed_services_still_gets_the_always_there_ones(app_env: str) -> None:
+    tracker = _tracker("topic_nothing_listed", {"role": "young_person"})
+    slots = _slots(ActionFindServices().run(CollectingDispatcher(), tracker, {}))
+    assert "999" in slots["services_list"]

@@ -50,10 +50,10 @@ def test_a_disclosure_in_the_middle_of_the_concern_form_alerts_and_the_form_resu
     alerts = e2e.alerts_for(e2e.last_sid)
     assert len(alerts) == 1
     assert "999" in replies[0]
-    assert replies[-1] == question[-1], "the form asks its question again"
-    # The form carries on: the next answer is taken and a next question asked.
+    # The disclosure also answered the form's question, so the form moves on to the next one.
+    assert replies[-1] != question[-1]
     follow_up = e2e.turn("skip", phone=phone)
-    assert follow_up and follow_up != question
+    assert follow_up and follow_up[-1] not in (question[-1], replies[-1])
     with e2e.sessions() as session:
         assert session.scalars(select(Alert).where(Alert.id == alerts[0].id)).one().status == "open"
 

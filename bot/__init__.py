@@ -1,0 +1,1 @@
+"""Waymark Rasa assistant: domain, custom NLU components and the spaCy pipeline builder."""
