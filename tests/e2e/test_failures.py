@@ -44,7 +44,8 @@ def test_rasa_down(e2e: E2E, phone: str) -> None:
         sid = e2e.text(DISCLOSURES[1], phone=phone)
         _exactly_one_alert_and_a_page(e2e, sid)
         assert copy.render("utter_failsafe_alert") in e2e.replies(phone)
-        assert e2e.alerts_for(sid)[0].source == "gateway"
+        # The gateway's turn or its reconciler, whichever came first: never the assistant.
+        assert e2e.alerts_for(sid)[0].source in ("gateway", "reconcile")
     finally:
         e2e.restart_api()
 

