@@ -153,8 +153,8 @@ def chat(
     def show_new(wait: float) -> None:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            items = httpx.get(
-                f"{settings.public_base_url}/dev/phone/messages", params={"number": number}
+            items = httpx.post(
+                f"{settings.public_base_url}/dev/phone/messages", json={"number": number}
             ).json()
             fresh = [i for i in items if i["id"] not in seen]
             for item in fresh:

@@ -84,6 +84,7 @@ class Worker:
         """Escalate unacknowledged alerts and reconcile flagged messages with alerts."""
         with self.sessions() as session:
             escalated = paging.escalate_due(session, self.settings)
+            escalated += paging.send_concern_digest(session, self.settings)
             session.commit()
         with self.sessions() as session:
             reconciled = conversations.reconcile(session, self.settings)

@@ -198,3 +198,13 @@ def test_status_callbacks_only_move_forward(
         assert _post(base, settings, "/twilio/status", params).status_code == 204
     with sessions() as session:
         assert session.scalars(select(OutboundMessage)).one().status == "delivered"
+
+
+def test_the_test_phone_is_absent_in_production(sessions: sessionmaker[Session]) -> None:
+    settings = make_settings(waymark_env="production")
+    with serve(create_app(settings, sessions, run_worker=False)) as base:
+        assert httpx.get(f"{base}/dev/phone").status_code == 404
+        assert (
+            httpx.post(f"{base}/dev/phone/send", json={"number": "+447700900123"}).status_code
+            == 404
+        )

@@ -52,6 +52,9 @@ WORST_CASE_VALUES: dict[str, str] = {
     "severity": "emergency",
     "category": "self_harm_suicide, sexual_abus",
     "url": "https://waymark.example.org.uk/a/WM-0001",
+    # The concern digest lists at most five references, then "and N more".
+    "count": "123",
+    "references": "WM-ABCDE, WM-ABCDE, WM-ABCDE, WM-ABCDE, WM-ABCDE and 118 more",
 }
 WORST_CASE_VALUES["duty_next"] = WORST_CASE_VALUES["duty_next"].ljust(30, "x")
 
@@ -194,9 +197,15 @@ def test_staff_pages_fit_one_sms() -> None:
             assert _gsm7_length(filled) <= MAX_STAFF_PAGE_CHARS, (name, len(filled), filled)
 
 
+def test_the_concern_digest_fits_one_sms() -> None:
+    for variation in _variations_of("utter_staff_digest"):
+        filled = _fill(str(variation["text"]))
+        assert _gsm7_length(filled) <= MAX_STAFF_PAGE_CHARS, (len(filled), filled)
+
+
 def test_staff_copy_carries_no_message_text() -> None:
     # Pages go to phones: they may carry the category and reference, never the child's words.
-    allowed = {"reference", "severity", "category", "url"}
+    allowed = {"reference", "severity", "category", "url", "count", "references"}
     for name in [n for _, n, _, _ in VARIATIONS if n.startswith("utter_staff_")]:
         for variation in _variations_of(name):
             assert set(PLACEHOLDER.findall(str(variation["text"]))) <= allowed, name

@@ -82,3 +82,12 @@ def describe_next(settings: Settings, *, at: datetime | None = None) -> str:
     days = (opening.date() - now.date()).days
     day = "today" if days == 0 else "tomorrow" if days == 1 else DAY_NAMES[opening.weekday()]
     return f"{day} at {clock}"
+
+
+def window_start(settings: Settings, *, at: datetime | None = None) -> datetime | None:
+    """When the duty window open at `at` started, or None when no window is open."""
+    local = (at or utcnow()).astimezone(ZoneInfo(settings.duty_timezone))
+    for w in parse_duty_hours(settings.duty_hours):
+        if w.weekday == local.weekday() and w.start <= local.time() < w.end:
+            return datetime.combine(local.date(), w.start, tzinfo=local.tzinfo)
+    return None

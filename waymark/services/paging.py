@@ -13,7 +13,7 @@ from waymark import copy
 from waymark.crypto import decrypt_phone
 from waymark.models import Alert, AlertEvent, OutboundMessage, Page, StaffMember, utcnow
 from waymark.queue import enqueue
-from waymark.services import rota
+from waymark.services import handover, rota
 from waymark.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -148,3 +148,57 @@ def on_send_result(
             and len(alert.pages) < 12
         ):
             alert.next_escalation_at = utcnow()
+
+
+DIGEST_LISTED = 5
+
+
+def send_concern_digest(
+    session: Session, settings: Settings, *, now: datetime | None = None
+) -> int:
+    """Send the duty worker one digest of the concern records (not paged) raised before the
+    current duty window opened: "concern: a digest on the next working day". Returns how many
+    records it covered."""
+    now = now or utcnow()
+    opened = handover.window_start(settings, at=now)
+    if opened is None:
+        return 0
+    digested = select(AlertEvent.alert_id).where(AlertEvent.kind == "digested")
+    pending = session.scalars(
+        select(Alert)
+        .where(
+            Alert.severity == "concern",
+            Alert.status == "open",
+            Alert.created_at < opened,
+            Alert.id.not_in(digested),
+        )
+        .order_by(Alert.id)
+    ).all()
+    team = rota.current_team(session, at=now)
+    if not pending or team is None:
+        return 0
+    references = [a.reference for a in pending]
+    listed = ", ".join(references[:DIGEST_LISTED])
+    if len(references) > DIGEST_LISTED:
+        listed += f" and {len(references) - DIGEST_LISTED} more"
+    enqueue(
+        session,
+        settings,
+        kind="page",
+        channel="sms",
+        to_phone=decrypt_phone(settings, team.primary.phone_encrypted),
+        body=copy.render(
+            "utter_staff_digest",
+            count=len(references),
+            references=listed,
+            url=f"{settings.dashboard_url}/alerts",
+        ),
+        staff_member_id=team.primary.id,
+    )
+    for alert in pending:
+        session.add(
+            AlertEvent(
+                alert_id=alert.id, kind="digested", text=f"in the digest to {team.primary.name}"
+            )
+        )
+    return len(pending)

@@ -194,3 +194,34 @@ def test_notes_are_kept_and_empty_notes_refused(session: Session, settings: Sett
     assert any(e["kind"] == "note" and e["text"] == "Called school DSL." for e in data["events"])
     assert data["messages"][0]["text"] == URGENT
     assert data["inbound_message_sids"] == [message.message_sid]
+
+
+def test_concern_records_go_to_the_duty_worker_in_a_digest_next_working_day(
+    session: Session,
+) -> None:
+    from datetime import UTC, datetime
+
+    settings = make_settings(duty_hours="mon-fri 09:00-17:00")
+    team = seed_team(session, settings)
+    message = receive_text(session, settings, HARMLESS)
+    friday_evening = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
+    alert = alerts.raise_for_message(
+        session,
+        settings,
+        inbound_message_id=message.id,
+        source="assistant",
+        assistant_flagged=True,
+        now=friday_evening,
+    ).alert
+    assert alert.severity == "concern"
+
+    saturday = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+    monday_morning = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+    assert paging.send_concern_digest(session, settings, now=saturday) == 0
+    assert paging.send_concern_digest(session, settings, now=monday_morning) == 1
+    assert paging.send_concern_digest(session, settings, now=monday_morning) == 0
+    digest = session.scalars(
+        select(OutboundMessage).where(OutboundMessage.staff_member_id == team.primary.id)
+    ).all()[-1]
+    assert alert.reference in digest.body and len(digest.body) <= 160
+    assert HARMLESS not in digest.body
