@@ -139,6 +139,9 @@ def list_alerts(
 def chat(
     number: Annotated[str, typer.Option(help="The phone number to text as.")] = "+447700900999",
     whatsapp: Annotated[bool, typer.Option(help="Text as a WhatsApp user.")] = False,
+    api: Annotated[
+        str | None, typer.Option(help="The API to talk to (default: PUBLIC_BASE_URL).")
+    ] = None,
 ) -> None:
     """Text Waymark from the terminal, through the same signed webhook as a real phone."""
     import httpx
@@ -149,18 +152,23 @@ def chat(
     prefix = "whatsapp:" if whatsapp else ""
     path = f"/twilio/{channel}"
     seen: set[str] = set()
+    # Signatures are computed for the public URL Twilio would use; requests go to the API.
+    target = (api or settings.public_base_url).rstrip("/")
 
     def show_new(wait: float) -> None:
-        deadline = time.monotonic() + wait
+        # Wait for the turn's replies: stop a moment after the last one, or at the deadline.
+        deadline, quiet_after = time.monotonic() + wait, None
         while time.monotonic() < deadline:
-            items = httpx.post(
-                f"{settings.public_base_url}/dev/phone/messages", json={"number": number}
-            ).json()
-            fresh = [i for i in items if i["id"] not in seen]
-            for item in fresh:
+            items = httpx.post(f"{target}/dev/phone/messages", json={"number": number}).json()
+            for item in items:
+                if item["id"] in seen:
+                    continue
                 seen.add(item["id"])
                 if item["from"] == "waymark":
                     typer.echo(typer.style("waymark> ", fg="green") + item["text"])
+                    quiet_after = time.monotonic() + 1.5
+            if quiet_after is not None and time.monotonic() > quiet_after:
+                return
             time.sleep(0.3)
 
     show_new(0.5)
@@ -177,12 +185,10 @@ def chat(
         signature = RequestValidator(settings.effective_twilio_auth_token).compute_signature(
             settings.public_base_url + path, params
         )
-        response = httpx.post(
-            settings.public_base_url + path, data=params, headers={"X-Twilio-Signature": signature}
-        )
+        response = httpx.post(target + path, data=params, headers={"X-Twilio-Signature": signature})
         if response.status_code != 200:
             typer.echo(f"(the gateway answered {response.status_code}: {response.text})")
-        show_new(4.0)
+        show_new(15.0)
 
 
 @app.command()

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     escalation_urgent_minutes: str = "15,30"
     join_window_minutes: int = 10
 
-    worker_poll_seconds: float = Field(default=0.2, gt=0)
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
     reconcile_after_seconds: float = Field(default=30.0, ge=0)
     send_max_attempts: int = 8
     # How long a claimed send or turn stays claimed: a worker that dies mid-way is replaced

@@ -22,6 +22,26 @@ from waymark.transport import SendResult, Transport, make_transport
 log = logging.getLogger(__name__)
 
 
+class _Doorbell:
+    """Wakes one idle thread per ring; rings are not lost while every thread is busy."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._rings = 0
+
+    def ring(self, times: int = 1) -> None:
+        with self._cond:
+            self._rings = min(self._rings + times, 64)
+            self._cond.notify(times)
+
+    def wait(self, timeout: float) -> None:
+        with self._cond:
+            if not self._rings:
+                self._cond.wait(timeout)
+            if self._rings:
+                self._rings -= 1
+
+
 class Worker:
     """Runs the background loops in threads (or step by step, in tests)."""
 
@@ -41,8 +61,9 @@ class Worker:
         self.send_threads = send_threads
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._wake = threading.Condition()
-        self._generation = 0
+        # Idle threads wait on a doorbell, so new work in this process starts at once and the
+        # database is polled only now and then (for work stored by the action server).
+        self._bells = {"turn": _Doorbell(), "send": _Doorbell()}
 
     # --- one step of each loop; each returns how much work it did -------------------------
 
@@ -142,14 +163,12 @@ class Worker:
     # --- threads ---------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """New work was stored in this process: stop idling now rather than at the next poll."""
-        with self._wake:
-            self._generation += 1
-            self._wake.notify_all()
+        """A message was stored in this process: a turn thread should run now, not at its poll."""
+        self._bells["turn"].ring()
 
     def _loop(self, name: str, step: Callable[[], int], idle: float) -> None:
+        bell = self._bells.get(name)
         while not self._stop.is_set():
-            generation = self._generation
             try:
                 did = step()
             except Exception:
@@ -157,11 +176,12 @@ class Worker:
                 did = 0
             if did:
                 if name == "turn":
-                    self.wake()  # replies were queued: the senders need not wait for a poll
+                    self._bells["send"].ring()  # replies (and pages) were queued
                 continue
-            with self._wake:
-                if generation == self._generation and not self._stop.is_set():
-                    self._wake.wait(idle)
+            if bell is not None:
+                bell.wait(idle)
+            else:
+                self._stop.wait(idle)
 
     def start(self) -> None:
         """Start the loops in daemon threads."""
@@ -184,7 +204,8 @@ class Worker:
     def stop(self, timeout: float = 15.0) -> None:
         """Ask the loops to stop and wait for them."""
         self._stop.set()
-        self.wake()
+        for bell in self._bells.values():
+            bell.ring(len(self._threads) + 1)
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.1))

@@ -66,3 +66,24 @@ def test_media_and_empty_messages_get_an_answer(e2e: E2E, phone: str) -> None:
 
 def test_the_failsafe_copy_is_what_the_domain_says() -> None:
     assert "999" in copy.render("utter_failsafe_alert")
+
+
+def test_waymark_chat_talks_to_the_assistant_from_a_terminal(e2e: E2E, phone: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from waymark.settings import ROOT
+
+    env = {**os.environ, **e2e.base_env}
+    out = subprocess.run(
+        [sys.executable, "-m", "waymark.cli", "chat", "--number", phone, "--api", e2e.api_url],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "waymark>" in out.stdout and "999" in out.stdout
