@@ -51,10 +51,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        # Load the screen before taking traffic: its first call trains the classifier, and a
+        # webhook must answer Twilio within seconds.
+        await run_in_threadpool(screen, "warm up")
         if run_worker:
-            # Load the screen before taking traffic: its first call loads models, and a
-            # webhook must answer Twilio within seconds.
-            await run_in_threadpool(screen, "warm up")
             worker = Worker(settings, sessions)
             worker.start()
             app.state.worker = worker

@@ -3,14 +3,16 @@ set), migrated with Alembic; per-test savepoint rollback; settings that ignore a
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from waymark.db import make_engine
@@ -20,7 +22,32 @@ from waymark.settings import Settings
 
 TEST_HASH_KEY = "test-pepper-" + "x" * 20
 TEST_FERNET_KEY = Fernet.generate_key().decode()
-POSTGRES_URL = os.environ.get("WAYMARK_TEST_POSTGRES_URL", "")
+POSTGRES_SERVER_URL = os.environ.get("WAYMARK_TEST_POSTGRES_URL", "")
+
+
+def _own_postgres_database(server_url: str) -> str:
+    """A database of this test run's own on the given server, so that concurrent runs (CI and
+    a developer, or two developers) never share tables. Dropped when the run ends."""
+    if not server_url:
+        return ""
+    url = make_url(server_url)
+    name = f"waymark_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+    def _drop() -> None:
+        engine = create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    atexit.register(_drop)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+POSTGRES_URL = _own_postgres_database(POSTGRES_SERVER_URL)
 
 # Processes the tests start read these; a developer's .env must not leak into tests.
 os.environ.update(

@@ -26,7 +26,8 @@ def test_a_parent_asking_about_a_missing_child_gets_999_and_101(e2e: E2E, phone:
 
 def test_a_disclosure_raises_exactly_one_alert_pages_and_answers(e2e: E2E, phone: str) -> None:
     e2e.turn("hey", phone=phone)
-    sid = e2e.text("my stepdad keeps hitting me when mum is out", phone=phone)
+    replies = " ".join(e2e.turn("my stepdad keeps hitting me when mum is out", phone=phone))
+    sid = e2e.last_sid
 
     alerts = e2e.wait_for(lambda: e2e.alerts_for(sid))
     assert len(alerts) == 1
@@ -34,7 +35,6 @@ def test_a_disclosure_raises_exactly_one_alert_pages_and_answers(e2e: E2E, phone
     assert alert.source == "assistant"
     page = e2e.wait_for(lambda: [b for b in e2e.pages_to(DUTY["primary"]) if alert.reference in b])
     assert "stepdad" not in page[0]
-    replies = " ".join(e2e.replies(phone, count=2))
     assert "999" in replies and "not your fault" in replies.lower()
     assert all(m["From"] == STAFF_FROM for m in e2e.standin.sent_to(DUTY["primary"]))
 
