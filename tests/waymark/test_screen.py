@@ -212,3 +212,57 @@ def test_screen_imports_only_stdlib_numpy_yaml() -> None:
 def test_the_evidence_names_the_classifier() -> None:
     result = screen("my stepdad hits me")
     assert any(e.startswith("n-gram classifier:") for e in result.evidence), result.evidence
+
+
+# --- Lexicon breadth: general phrasings that were missed before (not copied from the data).
+LEXICON_PAGED = [
+    ("took about 25 of my dads tablets an hour ago", "self_harm_suicide"),
+    ("i drank some bleach", "self_harm_suicide"),
+    ("tied the belt round the door handle", "self_harm_suicide"),
+    ("my uncle put his hand down my pants", "sexual_abuse_cse"),
+    ("someone is sharing my nudes round school", "online_harm"),
+    ("my parents arranged my wedding and im 14", "forced_marriage"),
+    ("i keep a blade on me for protection", "weapons_violence"),
+    ("havent eaten since friday theres nothing at home", "neglect"),
+]
+
+LEXICON_HARMLESS = [
+    "took 2 ibuprofen for my headache",
+    "got stabbed in among us again lol",
+    "my brother hit me with a pillow",
+    "gonna kill my sister she ate my crisps",
+    "whats the point of algebra",
+    "we got kicked out of the cinema for laughing",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), LEXICON_PAGED)
+def test_lexicon_pages_general_phrasings(text: str, category: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert is_paged(lexical.severity), lexical.evidence
+    assert category in {h.category for h in lexical.hits}
+
+
+@pytest.mark.parametrize("text", LEXICON_HARMLESS)
+def test_lexicon_guards_harmless_lookalikes(text: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert not is_paged(lexical.severity), lexical.evidence
+
+
+EVERYDAY = [
+    "my phone screen is cracked and mum said im paying for it",
+    "can we move my appointment to thursday",
+    "my brother ate all the biscuits again",
+]
+
+
+@pytest.mark.parametrize("text", EVERYDAY)
+def test_classifier_does_not_read_harm_into_everyday_sentences(text: str) -> None:
+    # Ordinary sentences share surface features (family words, "paying", "screen") with
+    # disclosures; a classifier that memorises surface features scores them as harm.
+    result = screen(text)
+    assert result.severity == "none", (text, result.evidence)

@@ -1,8 +1,10 @@
-"""A small multi-output logistic regression over hashed character and word n-grams.
+"""A small multi-output logistic regression over hashed character n-grams and words.
 
-Character n-grams (2-5) survive misspellings and evasions the normaliser does not know; word
-unigrams and bigrams carry phrase meaning. Features are hashed with CRC-32 (stable across Python
-versions and processes, unlike ``hash()``) into a fixed space, so no vocabulary is stored.
+Character n-grams (3-5) survive misspellings and evasions the normaliser does not know; word
+unigrams carry meaning. Word bigrams and character bigrams were dropped: 5-fold cross-validation
+showed they mostly let the model memorise the training sentences (see ``_L2``). Features are
+hashed with CRC-32 (stable across Python versions and processes, unlike ``hash()``) into a fixed
+space, so no vocabulary is stored.
 
 Two heads share the features: a softmax over the four severities and one sigmoid per category.
 Training is plain per-example SGD in a fixed order, in float64, with ``math.exp``: the same
@@ -11,7 +13,6 @@ examples give the same weights on Python 3.10/numpy 1.23 and Python 3.11/numpy 2
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import zlib
@@ -41,9 +42,16 @@ CATEGORIES: tuple[str, ...] = (
 
 N_FEATURES = 1 << 18
 _WORD = re.compile(r"[a-z0-9]+")
+#: Character n-gram lengths (inclusive).
+_CHAR_MIN, _CHAR_MAX = 3, 5
 _EPOCHS = 8
-_LEARNING_RATE = 0.3
-_L2 = 1e-4
+_LEARNING_RATE = 0.8
+#: Strong weight decay is what makes the classifier generalise: measured by 5-fold CV, raising it
+#: from 1e-4 to 2e-2 (with char 3-5 grams, no word bigrams, a higher learning rate) lifted the
+#: classifier's own ranking of paged vs harmless messages (AUC 0.950 -> 0.970; recall at 2.5%
+#: of harmless messages paged 0.63 -> 0.75). Binary harm/page heads, 3-seed weight averaging,
+#: dropping features seen once and epoch averaging were measured too and did not help.
+_L2 = 2e-2
 #: Harmless messages count double: most real traffic is harmless, and a false page costs trust.
 _NONE_WEIGHT = 2.0
 
@@ -91,9 +99,8 @@ def features(text: str) -> npt.NDArray[np.int64]:
     words = _WORD.findall(text)
     grams: set[str] = {"bias:"}
     grams.update("w:" + w for w in words)
-    grams.update("b:" + a + " " + b for a, b in itertools.pairwise(words))
     padded = " " + " ".join(words) + " "
-    for n in range(2, 6):
+    for n in range(_CHAR_MIN, _CHAR_MAX + 1):
         grams.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
     return np.array(sorted({_hash(g) for g in grams}), dtype=np.int64)
 
