@@ -293,3 +293,13 @@ def test_gsm7_alphabet_sanity() -> None:
     # Guard the table itself: plain ASCII letters and digits are in, curly quotes are not.
     assert set(string.ascii_letters + string.digits) <= GSM7_BASIC
     assert "\u2019" not in GSM7_BASIC and "\u2013" not in GSM7_BASIC
+
+
+def test_no_slot_mapping_names_a_custom_action() -> None:
+    # Rasa 3.6 runs the action named in a custom slot mapping on *every* user turn (from
+    # action_extract_slots): an alert action there would raise a record for every message.
+    for path in sorted(DOMAIN_DIR.glob("*.yml")):
+        domain = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for name, slot in (domain.get("slots") or {}).items():
+            for mapping in slot.get("mappings") or []:
+                assert "action" not in mapping, f"{path.name}: slot {name} maps from an action"

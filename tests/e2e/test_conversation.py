@@ -10,11 +10,11 @@ from waymark.models import Alert
 
 
 def test_first_contact_is_honest_and_replies_reach_twilio(e2e: E2E, phone: str) -> None:
-    e2e.text("hi", phone=phone)
-    replies = e2e.replies(phone)
-    first = " ".join(replies)
+    first = " ".join(e2e.turn("hi", phone=phone))
     assert "999" in first
     assert any(word in first.lower() for word in ("tell", "share", "pass"))
+    # An ordinary message raises nothing.
+    assert e2e.alerts_for(e2e.last_sid) == []
 
 
 def test_a_parent_asking_about_a_missing_child_gets_999_and_101(e2e: E2E, phone: str) -> None:
