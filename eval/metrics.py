@@ -1,4 +1,4 @@
-"""Metrics for the disclosure-screen benchmark (standard library only).
+"""Metrics for the disclosure-screen benchmark (standard library, and the category list).
 
 Everything here is a pure function over ``(expected item, prediction)`` pairs, so any detector
 (the screen, a keyword list, a person labelling by hand) can be scored the same way.
@@ -16,23 +16,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from waymark.screen.model import CATEGORIES as SCREEN_CATEGORIES
+
 SEVERITIES: tuple[str, ...] = ("emergency", "urgent", "concern", "none")
 PAGED_SEVERITIES: frozenset[str] = frozenset({"emergency", "urgent"})
-CATEGORIES: tuple[str, ...] = (
-    "immediate_danger",
-    "self_harm_suicide",
-    "physical_abuse",
-    "sexual_abuse_cse",
-    "criminal_exploitation",
-    "weapons_violence",
-    "domestic_abuse",
-    "neglect",
-    "missing_runaway",
-    "online_harm",
-    "radicalisation",
-    "forced_marriage",
-    "bullying_peer_abuse",
-)
+# One list of categories for the whole project (safeguarding.md section 4).
+CATEGORIES: tuple[str, ...] = SCREEN_CATEGORIES
 SPEAKERS: tuple[str, ...] = ("young_person", "parent")
 ABOUTS: tuple[str, ...] = ("self", "other")
 
