@@ -266,3 +266,16 @@ def test_classifier_does_not_read_harm_into_everyday_sentences(text: str) -> Non
     # disclosures; a classifier that memorises surface features scores them as harm.
     result = screen(text)
     assert result.severity == "none", (text, result.evidence)
+
+
+@pytest.mark.parametrize(
+    ("text", "paged"),
+    [
+        ("what should i do if my daughter goes missing", False),
+        ("what do i do if my child goes missing", False),
+        ("my daughter has gone missing what do i do", True),
+        ("my son went missing last night and isnt answering", True),
+    ],
+)
+def test_a_parents_hypothetical_question_is_not_a_disclosure(text: str, paged: bool) -> None:
+    assert is_paged(screen(text).severity) is paged, screen(text).evidence
