@@ -88,11 +88,7 @@ class Bench:
         before = len(self.standin.sent_to(target))
         start = time.perf_counter()
         self.running.text(phone, text)
-        deadline = start + 30
-        while len(self.standin.sent_to(target)) <= before:
-            if time.perf_counter() > deadline:
-                raise TimeoutError("no reply reached the Twilio stand-in")
-            time.sleep(0.001)
+        self.standin.wait_for_count(target, before + 1, timeout=30)
         return time.perf_counter() - start
 
     def phone(self, worker: int, kind: str) -> str:

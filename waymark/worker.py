@@ -176,7 +176,9 @@ class Worker:
                 did = 0
             if did:
                 if name == "turn":
-                    self._bells["send"].ring()  # replies (and pages) were queued
+                    # Send this turn's replies (and any pages) from this thread: handing them to
+                    # a sender thread measured ~15 ms slower. The senders still poll as a backstop.
+                    self.send_due()
                 continue
             if bell is not None:
                 bell.wait(idle)

@@ -76,17 +76,20 @@ async def _inbound(
     except InvalidInput as exc:
         return PlainTextResponse(f"bad request: {exc}", status_code=400)
     if received.first_delivery:
-        # Screening is fast, but a failure here must not cost the message: the worker and the
-        # reconciler screen anything left unscreened.
+        worker = getattr(request.app.state, "worker", None)
+        if worker is not None:
+            # The turn starts now and screens the message first thing; screening here as well
+            # would compete with it for the same CPU and delay the answer.
+            worker.wake()
+            return _twiml()
+        # No worker in this process: screen now, so the record carries the result at once.
+        # A failure must not cost the message: the worker's reconciler screens what is left.
         try:
             await run_in_threadpool(
                 conversations.screen_stored, session, inbound_message_id=received.message.id
             )
         except Exception:
             log.exception("screening message %s failed; the worker will retry", received.message.id)
-        worker = getattr(request.app.state, "worker", None)
-        if worker is not None:
-            worker.wake()
     return _twiml()
 
 

@@ -37,6 +37,10 @@ class StandIn:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
+    arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.arrived = threading.Condition(self.lock)
 
     @property
     def base_url(self) -> str:
@@ -64,6 +68,17 @@ class StandIn:
             time.sleep(0.05)
         raise TimeoutError("the Twilio stand-in did not receive the expected message")
 
+    def wait_for_count(self, to: str, count: int, timeout: float = 30.0) -> None:
+        """Block until `count` messages to `to` have been accepted (no busy polling, so a
+        benchmark in the same process does not steal the stand-in's time)."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while sum(1 for m in self.messages if m["To"] == to) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the Twilio stand-in did not receive the expected message")
+                self.arrived.wait(remaining)
+
     def _next_failure(self, to: str) -> Failure | None:
         with self.lock:
             queue = self.failures.get(to) or []
@@ -78,6 +93,9 @@ class StandIn:
 
 def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as Twilio's API does: the client reuses its connection.
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, *args: Any) -> None:
             pass
 
@@ -121,8 +139,9 @@ def _handler(state: StandIn) -> type[BaseHTTPRequestHandler]:
                     )
                     return
             sid = "SM" + uuid.uuid4().hex
-            with state.lock:
+            with state.arrived:
                 state.messages.append({**form, "sid": sid, "received_at": str(time.time())})
+                state.arrived.notify_all()
             self._answer(
                 201,
                 {
