@@ -76,9 +76,10 @@ class DisclosureScreen(GraphComponent):
         """Return the component's default configuration.
 
         Returns:
-            ``intent``: the intent a paged disclosure is given (must match the domain's rule).
+            ``intent``: the intent a paged disclosure is given (must match the domain's rule);
+            ``fallback_threshold``: below it a demoted message becomes ``nlu_fallback``.
         """
-        return {"intent": "disclose_harm"}
+        return {"intent": "disclose_harm", "fallback_threshold": 0.5}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keep the configuration.
@@ -87,6 +88,7 @@ class DisclosureScreen(GraphComponent):
             config: The merged component configuration.
         """
         self._intent: str = str(config.get("intent", "disclose_harm"))
+        self._fallback_threshold = float(config.get("fallback_threshold", 0.5))
 
     @classmethod
     def create(
@@ -155,6 +157,7 @@ class DisclosureScreen(GraphComponent):
             # and the conversation agree on every message.
             severity, categories = gateway
             if severity == "none":
+                self._demote_disclosure_intent(message)
                 return
             if is_paged(severity):
                 self._set_intent(message)
@@ -171,10 +174,34 @@ class DisclosureScreen(GraphComponent):
             )
             return
         if result.severity == "none":
+            self._demote_disclosure_intent(message)
             return
         if is_paged(result.severity):
             self._set_intent(message)
         self._add_entities(message, result.severity, list(result.categories), len(text))
+
+    def _demote_disclosure_intent(self, message: Message) -> None:
+        """When the screen finds nothing, DIET's own ``disclose_harm`` does not stand.
+
+        Measured on the held-out set: among messages the screen clears, DIET said
+        ``disclose_harm`` for 98 of 220 harmless look-alikes and 9 of 16 real disclosures, with
+        confidence above 0.98 for most of both, so no threshold separates them. Acting on it
+        recorded half of all harmless look-alikes. The next intent DIET ranked answers instead.
+        """
+        intent = message.get(INTENT) or {}
+        if intent.get(INTENT_NAME_KEY) != self._intent:
+            return
+        ranking = [
+            dict(entry)
+            for entry in (message.get(INTENT_RANKING_KEY) or [])
+            if isinstance(entry, dict) and entry.get(INTENT_NAME_KEY) != self._intent
+        ]
+        best = ranking[0] if ranking else {}
+        if float(best.get(PREDICTED_CONFIDENCE_KEY, 0.0)) < self._fallback_threshold:
+            # As the FallbackClassifier would: ask to rephrase rather than guess.
+            best = {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0}
+        message.set(INTENT, best, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def _set_intent(self, message: Message) -> None:
         previous = message.get(INTENT_RANKING_KEY) or []
