@@ -106,6 +106,7 @@ def raise_for_message(
     role: str | None = None,
     assistant_flagged: bool = False,
     now: datetime | None = None,
+    _attempt: int = 1,
 ) -> RaiseResult:
     """Make sure a disclosing message is covered by exactly one alert, paging when it must.
 
@@ -193,11 +194,25 @@ def raise_for_message(
             )
             session.flush()
     except IntegrityError:
-        # Another process covered this message at the same moment: theirs stands.
-        covered = session.scalars(
+        covered = session.scalar(
             select(AlertMessage).where(AlertMessage.inbound_message_id == message.id)
-        ).one()
-        return RaiseResult(covered.alert, created=False, joined=False, existing=True)
+        )
+        if covered is not None:
+            # Another process covered this message at the same moment: theirs stands.
+            return RaiseResult(covered.alert, created=False, joined=False, existing=True)
+        if _attempt >= 3:
+            raise
+        # The random reference was already taken: try again with a new one.
+        return raise_for_message(
+            session,
+            settings,
+            inbound_message_id=inbound_message_id,
+            source=source,
+            role=role,
+            assistant_flagged=assistant_flagged,
+            now=now,
+            _attempt=_attempt + 1,
+        )
 
     if is_paged(alert.severity):
         recently = alert.last_paged_at is not None and now - alert.last_paged_at < timedelta(

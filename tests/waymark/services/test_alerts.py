@@ -225,3 +225,21 @@ def test_concern_records_go_to_the_duty_worker_in_a_digest_next_working_day(
     ).all()[-1]
     assert alert.reference in digest.body and len(digest.body) <= 160
     assert HARMLESS not in digest.body
+
+
+def test_a_reference_collision_is_retried_not_lost(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_team(session, settings)
+    first = receive_text(session, settings, URGENT)
+    taken = alerts.raise_for_message(
+        session, settings, inbound_message_id=first.id, source="assistant"
+    ).alert.reference
+    references = iter([taken, "WM-NEW22"])
+    monkeypatch.setattr(alerts, "new_reference", lambda: next(references))
+    second = receive_text(session, settings, URGENT)  # another person: a new alert
+
+    result = alerts.raise_for_message(
+        session, settings, inbound_message_id=second.id, source="assistant"
+    )
+    assert result.created and result.alert.reference == "WM-NEW22"
