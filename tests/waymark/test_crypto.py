@@ -46,4 +46,3 @@ def test_numbers_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     receive_text(session, settings, "hello", phone="+447700900777")
     assert "7700900777" not in caplog.text
-
