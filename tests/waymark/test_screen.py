@@ -279,3 +279,51 @@ def test_classifier_does_not_read_harm_into_everyday_sentences(text: str) -> Non
 )
 def test_a_parents_hypothetical_question_is_not_a_disclosure(text: str, paged: bool) -> None:
     assert is_paged(screen(text).severity) is paged, screen(text).evidence
+
+
+# General kinds of disclosure the lexicon reads without the classifier's help: overdose phrased
+# around the act, threats to the writer, adults in a position of trust, neglect of younger
+# siblings, "is it normal that..." questions and reported speech. Each is paired below with a
+# harmless look-alike of the same shape.
+LEXICON_PAGED_KINDS = [
+    ("feel dizzy after taking like 30 paracetamol", "self_harm_suicide"),
+    ("my brother swallowed something from the medicine cupboard", "self_harm_suicide"),
+    ("i just want to go to sleep forever", "self_harm_suicide"),
+    ("my friend said shes going to kill herself after school", "self_harm_suicide"),
+    ("she writes in her diary i want to die", "self_harm_suicide"),
+    ("he texted that when he gets home im dead", "immediate_danger"),
+    ("my stepdad is strangling my mum", "immediate_danger"),
+    ("my dad hits me with his belt when i get things wrong", "physical_abuse"),
+    ("mum forgets to feed my baby brother when shes drinking", "neglect"),
+    ("is it normal for my uncle to get in my bed at night", "sexual_abuse_cse"),
+    ("my tutor asked me to send him pics and said its our little secret", "sexual_abuse_cse"),
+    ("they made me carry stuff for them after school", "criminal_exploitation"),
+    ("someone sent me instructions to make a bomb", "radicalisation"),
+]
+
+LEXICON_HARMLESS_KINDS = [
+    "took 2 calpol for my cold",
+    "the ball hit me in the face at netball",
+    "i bashed my head on the bunk bed lol",
+    "whats that song that goes i want to die in your arms",
+    "this pizza is the bomb",
+    "my friend cut her fringe herself",
+    "im ending it with my boyfriend tomorrow, we just argue",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), LEXICON_PAGED_KINDS)
+def test_lexicon_pages_kinds_of_disclosure(text: str, category: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert is_paged(lexical.severity), lexical.evidence
+    assert category in {h.category for h in lexical.hits}, lexical.evidence
+
+
+@pytest.mark.parametrize("text", LEXICON_HARMLESS_KINDS)
+def test_lexicon_leaves_same_shaped_harmless_messages(text: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert not is_paged(lexical.severity), lexical.evidence
