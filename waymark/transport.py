@@ -4,6 +4,7 @@ transport that only records, for development without credentials."""
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -88,13 +89,8 @@ class TwilioTransport:
 class LocalTransport:
     """Development without Twilio: a message counts as delivered; the dev phone reads the table."""
 
-    def __init__(self) -> None:
-        self._count = 0
-
     def send(self, *, to: str, from_: str, body: str, status_callback: str | None) -> SendResult:
         """Accept the message locally."""
-        import uuid
-
         return SendResult(ok=True, sid=f"LOCAL{uuid.uuid4().hex}")
 
 

@@ -212,11 +212,3 @@ class Worker:
         for thread in self._threads:
             thread.join(max(deadline - time.monotonic(), 0.1))
         self._threads.clear()
-
-    def drain(self, timeout: float = 30.0) -> None:
-        """Run every loop until there is no work left (tests and one-shot commands)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not (self.run_one_turn() + self.send_due() + self.housekeeping()):
-                return
-        raise TimeoutError("the worker still had work after the timeout")

@@ -18,13 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
-from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY
-from tests.support.factories import new_phone, new_sid, webhook_params
+from tests.conftest import TEST_FERNET_KEY, TEST_HASH_KEY, make_settings
+from tests.support.factories import new_phone, new_sid, seed_team, webhook_params
 from tests.support.live import free_port
 from tests.support.twilio_standin import StandIn, start_standin, stop_standin
 from waymark.db import make_engine
 from waymark.models import Alert, AlertMessage, InboundMessage
-from waymark.services import rota
 from waymark.settings import ROOT
 from waymark.supervisor import DEFAULT_MODEL, Stack, StackConfig
 
@@ -32,6 +31,10 @@ STAFF_FROM = "+447700900099"
 SMS_FROM = "+447700900000"
 PUBLIC = "https://waymark.e2e"
 DUTY = {"primary": "+447700900501", "backup": "+447700900502", "manager": "+447700900503"}
+# What the tests sign and seed with; the processes get the same values through the environment.
+SETTINGS = make_settings(
+    twilio_sms_from=SMS_FROM, twilio_staff_from=STAFF_FROM, public_base_url=PUBLIC
+)
 
 
 def _model() -> Path:
@@ -78,7 +81,7 @@ class E2E:
     def text(self, body: str, *, phone: str, channel: str = "sms", sid: str | None = None) -> str:
         """Send a signed webhook as Twilio would; returns the MessageSid."""
         params = webhook_params(
-            body=body, phone=phone, settings=_FakeSettings(), channel=channel, sid=sid or new_sid()
+            body=body, phone=phone, settings=SETTINGS, channel=channel, sid=sid or new_sid()
         )
         path = f"/twilio/{channel}"
         signature = RequestValidator(self.standin.auth_token).compute_signature(
@@ -151,10 +154,6 @@ class E2E:
         return [m["Body"] for m in self.standin.sent_to(number)]
 
 
-class _FakeSettings:
-    twilio_sms_from = SMS_FROM
-
-
 @pytest.fixture(scope="session")
 def e2e(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[E2E]:
     model = _model()
@@ -185,17 +184,8 @@ def e2e(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iter
     }
     engine = make_engine(db_url)
     sessions = sessionmaker(bind=engine, expire_on_commit=False)
-    settings_env = {k.lower(): v for k, v in env.items()}
-    from tests.conftest import make_settings
-
-    settings = make_settings(
-        waymark_database_url=db_url, twilio_staff_from=STAFF_FROM,
-        public_base_url=settings_env["public_base_url"],
-    )  # fmt: skip
     with sessions() as session:
-        from tests.support.factories import seed_team
-
-        seed_team(session, settings)
+        seed_team(session, SETTINGS.model_copy(update={"waymark_database_url": db_url}))
         session.commit()
     log_dir = work / "logs"
     core = Stack(
@@ -240,6 +230,3 @@ def e2e(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iter
 @pytest.fixture
 def phone() -> str:
     return new_phone()
-
-
-__all__ = ["DUTY", "E2E", "rota"]

@@ -97,6 +97,16 @@ def _merge(alert: Alert, result: dict[str, Any], severity: str) -> None:
     alert.contexts = contexts
 
 
+def open_alert_for(session: Session, *, contact_id: int) -> Alert | None:
+    """The person's newest alert that is not closed: further disclosures join it."""
+    return session.scalar(
+        select(Alert)
+        .where(Alert.contact_id == contact_id, Alert.status.in_(OPEN))
+        .order_by(Alert.id.desc())
+        .limit(1)
+    )
+
+
 def raise_for_message(
     session: Session,
     settings: Settings,
@@ -147,12 +157,7 @@ def raise_for_message(
         evidence.append("assistant classifier: disclose_harm")
     result = {**result, "evidence": evidence}
     contact = session.get_one(Contact, message.contact_id)
-    open_alert = session.scalar(
-        select(Alert)
-        .where(Alert.contact_id == contact.id, Alert.status.in_(OPEN))
-        .order_by(Alert.id.desc())
-        .limit(1)
-    )
+    open_alert = open_alert_for(session, contact_id=contact.id)
     try:
         with session.begin_nested():
             if open_alert is not None:
@@ -318,17 +323,6 @@ def add_note(session: Session, *, reference: str, actor: str, text: str) -> Aler
     alert.updated_at = utcnow()
     session.flush()
     return event
-
-
-def close(session: Session, *, reference: str, actor: str, reason: str) -> Alert:
-    """Close an alert, with the reason recorded."""
-    if not reason.strip():
-        raise InvalidInput("closing an alert needs a reason")
-    alert = get(session, reference=reference)
-    alert.status = "closed"
-    alert.next_escalation_at = None
-    session.add(AlertEvent(alert_id=alert.id, kind="closed", actor=actor, text=reason.strip()))
-    return alert
 
 
 def unalerted_flagged_messages(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from waymark.errors import InvalidInput
@@ -45,12 +44,7 @@ def submit(
     result = screen(" . ".join(cleaned.values())).to_dict()
     severity = result["severity"] if result["severity"] != "none" else "concern"
     details: dict[str, Any] = {"answers": cleaned, "shared_by": role or "unknown"}
-    open_alert = session.scalar(
-        select(Alert)
-        .where(Alert.contact_id == contact.id, Alert.status.in_(alerts.OPEN))
-        .order_by(Alert.id.desc())
-        .limit(1)
-    )
+    open_alert = alerts.open_alert_for(session, contact_id=contact.id)
     now = utcnow()
     if open_alert is not None:
         alert = open_alert

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from waymark import copy
-from waymark.crypto import normalise_phone
+from waymark.crypto import decrypt_phone, normalise_phone, phone_hash
 from waymark.errors import InvalidInput
-from waymark.models import Contact, InboundMessage, utcnow
+from waymark.models import Contact, InboundMessage, OutboundMessage, StaffMember, utcnow
 from waymark.queue import enqueue
 from waymark.screen.severity import is_paged
 from waymark.services import alerts, contacts
@@ -233,9 +233,6 @@ def _reply(
 
 
 def _handle_staff_message(session: Session, settings: Settings, message: InboundMessage) -> None:
-    from waymark.crypto import decrypt_phone
-    from waymark.models import StaffMember
-
     staff = session.get_one(StaffMember, message.staff_member_id)
     reference = alerts.parse_ack(message.body)
     text: str
@@ -328,9 +325,6 @@ def reconcile(session: Session, settings: Settings, *, now: datetime | None = No
 
 def thread_for_phone(session: Session, settings: Settings, *, phone: str) -> list[dict[str, Any]]:
     """A contact's conversation, both directions, oldest first (for the development phone)."""
-    from waymark.crypto import phone_hash
-    from waymark.models import OutboundMessage
-
     key = phone_hash(settings, phone)
     contact = session.scalar(select(Contact).where(Contact.phone_hash == key))
     if contact is None:

@@ -48,11 +48,7 @@ def parse_duty_hours(spec: str) -> list[Window]:
 
 def is_open(settings: Settings, *, at: datetime | None = None) -> bool:
     """Whether a person is on hand to reply now."""
-    local = (at or utcnow()).astimezone(ZoneInfo(settings.duty_timezone))
-    return any(
-        w.weekday == local.weekday() and w.start <= local.time() < w.end
-        for w in parse_duty_hours(settings.duty_hours)
-    )
+    return window_start(settings, at=at) is not None
 
 
 def next_opening(settings: Settings, *, at: datetime | None = None) -> datetime | None:
