@@ -11,9 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from waymark.screen import ScreenResult, is_paged, screen
 from waymark.screen.cli import run
+from waymark.screen.core import PURE_POLICY, Lexical, decide
+from waymark.screen.model import CATEGORIES, Prediction
 from waymark.screen.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -327,3 +330,98 @@ def test_lexicon_leaves_same_shaped_harmless_messages(text: str) -> None:
 
     lexical = read_lexicon(normalise(text))
     assert not is_paged(lexical.severity), lexical.evidence
+
+
+# --- Reassurance: words saying the alarming part is over or not real raise the bar to page.
+REASSURED_HARMLESS = [
+    "my son had loads of cash and i panicked, turns out hes been selling his old football "
+    "stickers online",
+    "got an email saying they have my videos and want bitcoin, i know its a scam, just annoying",
+    "my daughter self harmed years ago and is doing really well now, any tips for her exams",
+    "my mate says shell kill herself laughing when she sees my haircut",
+]
+
+REASSURED_STILL_PAGED = [
+    "turns out the older friend she stays with is 25 and gives her vodka and weed",
+    "i thought it was a scam but he really has my nudes and says hell send them to my mum "
+    "unless i pay",
+    "it turns out my stepdad has been hitting my little brother when mum is at work",
+]
+
+
+@pytest.mark.parametrize("text", REASSURED_HARMLESS)
+def test_a_resolved_or_unreal_alarm_is_not_paged(text: str) -> None:
+    result = screen(text)
+    assert result.severity == "none", result.evidence
+    assert any(e.startswith("reads as over or not real") for e in result.evidence)
+
+
+@pytest.mark.parametrize("text", REASSURED_STILL_PAGED)
+def test_reassuring_words_do_not_hide_real_harm(text: str) -> None:
+    result = screen(text)
+    assert is_paged(result.severity), result.evidence
+
+
+def _prediction(page: float, flag: float) -> Prediction:
+    concern = flag - page
+    severity = {"none": 1 - flag, "concern": concern, "urgent": page, "emergency": 0.0}
+    return Prediction(severity=severity, categories=dict.fromkeys(CATEGORIES, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("lexicon", "page", "flag", "expected"),
+    [
+        # Without reassurance an urgent phrase pages from PAGE_WITH_STRONG ...
+        ("urgent", 0.3, 0.4, "urgent"),
+        # ... and below it is recorded, never dropped.
+        ("urgent", 0.1, 0.2, "concern"),
+        # With reassurance the same phrase needs PAGE_REASSURED to page ...
+        ("urgent+", 0.3, 0.4, "none"),
+        ("urgent+", 0.65, 0.75, "urgent"),
+        # ... and FLAG_REASSURED to be recorded.
+        ("none+", 0.55, 0.72, "concern"),
+        ("emergency+", 0.1, 0.65, "emergency"),
+    ],
+)
+def test_reassurance_raises_the_bar_in_the_policy(
+    lexicon: str, page: float, flag: float, expected: str
+) -> None:
+    severity = lexicon.rstrip("+")
+    lexical = Lexical(
+        hits=[],
+        hit_sev={},
+        evidence=[],
+        severity=severity,
+        reassurance="turns out" if lexicon.endswith("+") else None,
+    )
+    got, _ = decide(lexical, _prediction(page, flag), PURE_POLICY)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("the minibus drops the boys home after training at 9", False),
+        ("my son is back home now, thank god", False),
+        ("my daughter, 15, hasnt come home since friday", True),
+        ("our lad has run away again", True),
+    ],
+)
+def test_a_child_is_missing_only_when_the_words_say_so(text: str, missing: bool) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert ("missing_runaway" in {h.category for h in lexical.hits}) is missing, lexical.evidence
+
+
+def test_every_data_file_is_a_writer_and_no_eval_message_is_trained_on() -> None:
+    from waymark.screen import data
+
+    writers = data.by_writer()
+    files = {p.stem for p in data.DATA_DIR.glob("extra_*.yml")}
+    assert files <= set(writers), files - set(writers)
+    trained = {normalise(ex.text) for exs in writers.values() for ex in exs}
+    for path in sorted((ROOT / "eval").glob("*.yml")):
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))
+        copies = [i["id"] for i in items if normalise(i["text"]) in trained]
+        assert not copies, f"{path.name}: trained on {copies}"

@@ -1,8 +1,10 @@
 """Measure the screen on the dev split (hand-written examples the dev model never trains on).
 
-Run: ``python -m waymark.screen.evaluate [--show] [--cv]`` from the repository root. ``--cv``
-measures 5-fold cross-validation over all hand-written examples instead (each example screened
-by a model that never trained on it): the figures the pure path's thresholds were chosen on.
+Run: ``python -m waymark.screen.evaluate [--show] [--cv | --by-writer]`` from the repository
+root. ``--cv`` measures 5-fold cross-validation over all hand-written examples instead (each
+example screened by a model that never trained on it). ``--by-writer`` holds out one writer at a
+time: the figure that predicted how the screen does on people it never read, and the one the
+thresholds were chosen on (with the development sets in eval/).
 """
 
 from __future__ import annotations
@@ -76,6 +78,16 @@ def evaluate(
     }
 
 
+#: Figures pooled across folds, each weighted by the count it is a fraction of.
+_POOLED = (
+    ("paged_recall", "n_urgent_emergency"),
+    ("emergency_paged", "n_emergency"),
+    ("concern_flagged", "n_concern"),
+    ("negatives_paged", "n_negatives"),
+    ("negatives_flagged", "n_negatives"),
+)
+
+
 def cross_validate(folds: int = 5, *, policy: Policy = PURE_POLICY) -> dict[str, float]:
     """Screen every hand-written example with a model trained without its fold.
 
@@ -97,16 +109,33 @@ def cross_validate(folds: int = 5, *, policy: Policy = PURE_POLICY) -> dict[str,
         held = [ex for ex, f in zip(hand, fold_of, strict=True) if f == k]
         rest = [ex for ex, f in zip(hand, fold_of, strict=True) if f != k]
         figures = evaluate(train(data.normalised(rest + templates)), held, policy=policy)
-        for key, n_key in (
-            ("paged_recall", "n_urgent_emergency"),
-            ("emergency_paged", "n_emergency"),
-            ("concern_flagged", "n_concern"),
-            ("negatives_paged", "n_negatives"),
-            ("negatives_flagged", "n_negatives"),
-        ):
+        for key, n_key in _POOLED:
             sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
             counts[key] = counts.get(key, 0.0) + figures[n_key]
     return {key: sums[key] / max(counts[key], 1.0) for key in sums} | {"n_examples": len(hand)}
+
+
+def cross_validate_by_writer(*, policy: Policy = PURE_POLICY) -> dict[str, float]:
+    """Screen each writer's examples with a model trained on every other writer's.
+
+    Args:
+        policy: Thresholds to screen with.
+
+    Returns:
+        The figures of :func:`evaluate`, pooled over all writers.
+    """
+    writers = data.by_writer()
+    templates = data.templated()
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for held in writers:
+        rest = [ex for name, exs in writers.items() if name != held for ex in exs]
+        figures = evaluate(train(data.normalised(rest + templates)), writers[held], policy=policy)
+        for key, n_key in _POOLED:
+            sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
+            counts[key] = counts.get(key, 0.0) + figures[n_key]
+    n_examples = sum(len(exs) for exs in writers.values())
+    return {key: sums[key] / max(counts[key], 1.0) for key in sums} | {"n_examples": n_examples}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,9 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--show", action="store_true", help="print every mistake")
     parser.add_argument("--cv", action="store_true", help="5-fold cross-validation instead")
+    parser.add_argument(
+        "--by-writer", action="store_true", help="hold out one writer at a time instead"
+    )
     args = parser.parse_args(argv)
-    if args.cv:
-        for key, value in cross_validate().items():
+    if args.cv or args.by_writer:
+        figures = cross_validate_by_writer() if args.by_writer else cross_validate()
+        for key, value in figures.items():
             print(f"{key:20} {value:.3f}" if isinstance(value, float) else f"{key:20} {value}")
         return 0
     train_set, dev = data.split()

@@ -49,6 +49,7 @@ class Lexicon:
     entries: tuple[Entry, ...]
     guards: dict[str, tuple[re.Pattern[str], ...]]
     info_seeking: tuple[re.Pattern[str], ...]
+    reassurance: tuple[re.Pattern[str], ...]
     immediacy: tuple[re.Pattern[str], ...]
     immediacy_categories: frozenset[str]
     contexts: dict[str, tuple[re.Pattern[str], ...]]
@@ -105,6 +106,7 @@ def load() -> Lexicon:
         entries=entries,
         guards={name: _compile_all(pats, macros) for name, pats in data["guards"].items()},
         info_seeking=_compile_all(data["info_seeking"], macros),
+        reassurance=_compile_all(data["reassurance"], macros),
         immediacy=_compile_all(data["immediacy"]["patterns"], macros),
         immediacy_categories=frozenset(data["immediacy"]["categories"]),
         contexts=contexts,

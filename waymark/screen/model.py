@@ -1,8 +1,10 @@
 """A small multi-output logistic regression over hashed character n-grams and words.
 
-Character n-grams (3-5) survive misspellings and evasions the normaliser does not know; word
-unigrams carry meaning. Word bigrams and character bigrams were dropped: 5-fold cross-validation
-showed they mostly let the model memorise the training sentences (see ``_L2``). Features are
+Character n-grams (3-6) survive misspellings and evasions the normaliser does not know; word
+unigrams and bigrams carry meaning ("not safe", "his flat"). The choice was measured by
+leave-one-writer-out cross-validation (each training file is a different writer, held out in
+turn), which mimics messages from people the screen never saw: a random 5-fold split lets the
+model recognise each writer's habits and overstated every figure. Features are
 hashed with CRC-32 (stable across Python versions and processes, unlike ``hash()``) into a fixed
 space, so no vocabulary is stored.
 
@@ -13,6 +15,7 @@ examples give the same weights on Python 3.10/numpy 1.23 and Python 3.11/numpy 2
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import zlib
@@ -43,8 +46,11 @@ CATEGORIES: tuple[str, ...] = (
 N_FEATURES = 1 << 18
 _WORD = re.compile(r"[a-z0-9]+")
 #: Character n-gram lengths (inclusive).
-_CHAR_MIN, _CHAR_MAX = 3, 5
-_EPOCHS = 8
+_CHAR_MIN, _CHAR_MAX = 3, 6
+#: Leave-one-writer-out, 14 epochs over 8 lifted recall at 2% of harmless messages paged from
+#: 0.62 to 0.69 (with word bigrams and 6-grams: 0.73); 20 epochs gained little more and trains
+#: 40% longer.
+_EPOCHS = 14
 _LEARNING_RATE = 0.8
 #: Strong weight decay is what makes the classifier generalise: measured by 5-fold CV, raising it
 #: from 1e-4 to 2e-2 (with char 3-5 grams, no word bigrams, a higher learning rate) lifted the
@@ -99,6 +105,7 @@ def features(text: str) -> npt.NDArray[np.int64]:
     words = _WORD.findall(text)
     grams: set[str] = {"bias:"}
     grams.update("w:" + w for w in words)
+    grams.update(f"b:{a} {b}" for a, b in itertools.pairwise(words))
     padded = " " + " ".join(words) + " "
     for n in range(_CHAR_MIN, _CHAR_MAX + 1):
         grams.update("c:" + padded[i : i + n] for i in range(len(padded) - n + 1))
