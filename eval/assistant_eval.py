@@ -1,9 +1,9 @@
-"""Run the held-out set through the whole assistant: signed webhooks into the gateway, Rasa
+"""Run the held-out sets through the whole assistant: signed webhooks into the gateway, Rasa
 with the trained model, the action server, the worker, the Twilio stand-in. A message counts
 as paged when an alert covering its MessageSid paged the duty worker, and as recorded when
 any alert covers it.
 
-Usage: .venv/bin/python -m eval.assistant_eval [--json] [--limit N]
+Usage: .venv/bin/python -m eval.assistant_eval [--json] [--limit N] [--use dev|held-out]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bench.harness import Running, running_assistant
 from eval.metrics import Pair, evaluate, format_report, make_prediction
-from eval.screen_eval import DEFAULT_SET, load_set
+from eval.screen_eval import load_sets
 from waymark.models import Alert, AlertMessage, InboundMessage, Page
 
 
@@ -48,8 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--limit", type=int, default=0, help="only the first N messages")
+    parser.add_argument(
+        "--use", choices=("dev", "held-out"), default="held-out", help="which sets to send"
+    )
     args = parser.parse_args(argv)
-    items = load_set(DEFAULT_SET)
+    items = [item for items in load_sets(args.use).values() for item in items]
     if args.limit:
         items = items[: args.limit]
 
@@ -83,7 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps({**report.to_dict(), "seconds": round(elapsed, 1)}, indent=2))
     else:
-        print(f"The whole assistant on {len(items)} messages ({elapsed:.0f} s through the gateway)")
+        print(
+            f"The whole assistant on {len(items)} messages of the {args.use} sets "
+            f"({elapsed:.0f} s through the gateway)"
+        )
         print(format_report(report))
     return 0
 

@@ -394,6 +394,41 @@ def _render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def format_summary(rows: Sequence[tuple[str, str, GroupStats]]) -> str:
+    """Render one line of headline figures per evaluation set.
+
+    Args:
+        rows: ``(set name, how the set may be used, overall figures)`` per set.
+
+    Returns:
+        A plain-text table.
+    """
+    header = [
+        "set",
+        "use",
+        "n",
+        "paged recall",
+        "emerg missed",
+        "HN paged",
+        "HN recorded",
+        "recorded recall",
+    ]
+    body = [
+        [
+            name,
+            use,
+            str(g.n),
+            _pct(g.paged_recall),
+            str(g.emergencies_missed),
+            _pct(g.hard_negatives_paged),
+            _pct(g.hard_negatives_recorded),
+            _pct(g.recorded_recall),
+        ]
+        for name, use, g in rows
+    ]
+    return _render(header, body)
+
+
 def format_report(report: Report) -> str:
     """Render a report as plain text tables.
 

@@ -122,7 +122,8 @@ def _fmt(p: float) -> str:
 class Policy:
     """Thresholds that turn lexicon hits and classifier probabilities into a severity.
 
-    Chosen by cross-validation on the hand-written examples (see waymark/screen/evaluate.py).
+    Chosen by leave-one-writer-out cross-validation and the dev sets in eval/ (see the comment
+    above the module constants).
     """
 
     emergency_veto: float = EMERGENCY_VETO
@@ -137,7 +138,8 @@ class Policy:
     emergency_needs_hit: bool = True
     category_min: float = CATEGORY_MIN
     #: With no lexicon hit, page when P(emergency) alone reaches this. Off (above 1) by default:
-    #: at 0.3 it saved 2 of 66 held-out emergencies for +1 point of harmless messages paged;
+    #: at 0.3 it saved 2 of 66 emergencies of eval/messages.yml for +1 point of harmless
+    #: messages paged;
     #: a safeguarding-policy choice, not made here.
     page_emergency: float = 1.01
 
