@@ -425,3 +425,58 @@ def test_every_data_file_is_a_writer_and_no_eval_message_is_trained_on() -> None
         items = yaml.safe_load(path.read_text(encoding="utf-8"))
         copies = [i["id"] for i in items if normalise(i["text"]) in trained]
         assert not copies, f"{path.name}: trained on {copies}"
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("i w4nt 2 d1e", "i want to die"),
+        ("how 2 tell my mum", "how to tell my mum"),
+        ("i have 2 hold stuff for them", "i have to hold stuff for them"),
+        ("i 4m n0t 0k", "i am not ok"),
+        # Numbers stay numbers where they count things.
+        ("had 2 pills", "had 2 pills"),
+        ("my son has 2 phones", "my son has 2 phones"),
+        ("took 2 paracetamol", "took 2 paracetamol"),
+    ],
+)
+def test_normaliser_reads_two_as_to_only_where_a_verb_follows(text: str, normalised: str) -> None:
+    assert normalise(text) == normalised
+
+
+# Kinds of disclosure added from what the dev sets showed missing, each worded afresh, and
+# harmless messages of the same shape that the new guards leave alone.
+LEXICON_PAGED_NEW_KINDS = [
+    ("her boyfriend kicked my 4 year old", "physical_abuse"),
+    ("he wouldnt let me leave until i sent the pics", "sexual_abuse_cse"),
+    ("the only hot meal we get is at breakfast club", "neglect"),
+    ("we cant find our daughter anywhere and its late", "missing_runaway"),
+    ("theyre sending my sister to bangladesh to be married", "forced_marriage"),
+    ("the belt is ready and i know where to tie it", "self_harm_suicide"),
+    ("they set up an account called why she should die", "bullying_peer_abuse"),
+]
+
+LEXICON_HARMLESS_NEW_KINDS = [
+    "id literally die for a cheesy chips",
+    "im gonna die if he texts me back",
+    "wanna die i got a 4 in maths",
+    "my aunties keep asking when im getting married lol",
+    "if i dont tidy my room mums gonna kill me",
+]
+
+
+@pytest.mark.parametrize(("text", "category"), LEXICON_PAGED_NEW_KINDS)
+def test_lexicon_pages_new_kinds(text: str, category: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert is_paged(lexical.severity), lexical.evidence
+    assert category in {h.category for h in lexical.hits}, lexical.evidence
+
+
+@pytest.mark.parametrize("text", LEXICON_HARMLESS_NEW_KINDS)
+def test_lexicon_guards_new_harmless_shapes(text: str) -> None:
+    from waymark.screen.core import read_lexicon
+
+    lexical = read_lexicon(normalise(text))
+    assert not is_paged(lexical.severity), lexical.evidence

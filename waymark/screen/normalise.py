@@ -118,6 +118,10 @@ _WORDS: Final[dict[str, str]] = {
     "some1": "someone",
     "sum1": "someone",
     "any1": "anyone",
+    # Leetspeak that would otherwise pass for a number with a unit ("4m", "0k", "1s").
+    "4m": "am",
+    "0k": "ok",
+    "1s": "is",
     "every1": "everyone",
     "no1": "no one",
     "nuff": "enough",
@@ -253,6 +257,17 @@ _NUMERIC_UNIT = re.compile(
     r"^\d+(?:[:.]\d+)?(?:am|pm|yo|yr|yrs|y|st|nd|rd|th|k|p|m|x|s|ish|mg|ml|g)?$"
 )
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+# "2" for "to" after a word that takes an infinitive or a direction ("want 2 die", "going 2
+# kill", "how 2 tell"); after "have", "got" or "made" only when a verb follows ("have 2 go"),
+# so "took 2 paracetamol", "had 2 pills" and "has 2 phones" keep their numbers.
+_TWO_AS_TO = re.compile(
+    r"\b(want|wants|wanted|wanna|going|gonna|need|needs|needed|tried|try|trying|like|love|"
+    r"hate|used|supposed|able|ready|scared|afraid|allowed|told|asked|deserve|deserves|how|"
+    r"where|what|nowhere|reason|go|goes|went|come|came|back|forced|forcing) 2 (?=[a-z])"
+    r"|\b(have|has|had|got|made|make|makes) 2 (?=(?:go|do|be|tell|leave|pay|carry|hold|sell|"
+    r"keep|stay|hide|sleep|say|get|take|move|run|see|meet|live|give|send|help|stop|drop|"
+    r"deliver|look|watch|eat|act|pretend|lie|listen|kill|die|hurt|cut)\b)"
+)
 # A run of 3+ single letters separated by spaces, dots, dashes or underscores: "k i l l", "s.h".
 _SPACED = re.compile(r"\b(?:[a-z][ .\-_*]{1,2})+[a-z]\b")
 _APOSTROPHE = re.compile(r"[’'`´]")
@@ -313,5 +328,6 @@ def normalise(text: str) -> str:
     folded = _SPACED.sub(_join_spaced, folded)
     tokens = [_fix_token(tok) for tok in _TOKEN.findall(folded)]
     joined = " ".join(tokens)
+    joined = _TWO_AS_TO.sub(lambda m: f"{m.group(1) or m.group(2)} to ", joined)
     joined = _NON_TEXT.sub(" ", joined)
     return _SPACE.sub(" ", joined).strip()
