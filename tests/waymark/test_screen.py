@@ -5,18 +5,20 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from waymark.screen import ScreenResult, is_paged, screen
 from waymark.screen.cli import run
 from waymark.screen.core import PURE_POLICY, Lexical, decide
-from waymark.screen.model import CATEGORIES, Prediction
+from waymark.screen.model import CATEGORIES, Model, Prediction
 from waymark.screen.normalise import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,8 +177,9 @@ SAMPLE = [
 ]
 
 
-def test_same_results_in_fresh_process_and_rasa_env() -> None:
-    # The screen must agree exactly across processes and Python/numpy versions.
+def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
+    # The screen must agree exactly across processes and Python/numpy versions. Each process
+    # trains in an empty cache directory of its own, so the weights are its own too.
     code = (
         "import json,sys; from waymark.screen import screen; "
         f"print(json.dumps([screen(m).to_dict() for m in {SAMPLE!r}]))"
@@ -185,10 +188,18 @@ def test_same_results_in_fresh_process_and_rasa_env() -> None:
     pythons = [sys.executable]
     if RASA_PYTHON.exists():
         pythons.append(str(RASA_PYTHON))
-    for python in pythons:
+    for i, python in enumerate(pythons):
+        env = os.environ | {"WAYMARK_SCREEN_CACHE": str(tmp_path / f"cache{i}")}
         out = subprocess.run(
-            [python, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, timeout=120
+            [python, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=180,
+            env=env,
         )
+        assert list((tmp_path / f"cache{i}").glob("*.npz")), "the process did not train"
         assert json.loads(out.stdout) == expected, python
     if not RASA_PYTHON.exists():
         pytest.skip(".venv-rasa is missing; checked a fresh .venv process only")
@@ -480,3 +491,38 @@ def test_lexicon_guards_new_harmless_shapes(text: str) -> None:
 
     lexical = read_lexicon(normalise(text))
     assert not is_paged(lexical.severity), lexical.evidence
+
+
+def test_the_model_cache_round_trips_and_survives_a_corrupt_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from waymark.screen import cache
+    from waymark.screen.model import Example, train
+
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    examples = [
+        Example("my stepdad hits me", "urgent", ("physical_abuse",)),
+        Example("can we meet at the cafe", "none", ()),
+    ]
+    trained = 0
+
+    def train_small() -> Model:
+        nonlocal trained
+        trained += 1
+        return train(examples)
+
+    first = cache.load_or_train(train_small)
+    second = cache.load_or_train(train_small)
+    assert trained == 1
+    assert np.array_equal(first.weights, second.weights)
+    assert np.array_equal(first.bias, second.bias)
+
+    (cached,) = tmp_path.glob("*.npz")
+    cached.write_bytes(b"not a numpy archive")
+    third = cache.load_or_train(train_small)
+    assert trained == 2
+    assert np.array_equal(first.weights, third.weights)
+
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
+    cache.load_or_train(train_small)
+    assert trained == 3

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from waymark.screen import lexicon as lex
+from waymark.screen.cache import load_or_train
 from waymark.screen.model import CATEGORIES, Example, Model, Prediction, train
 from waymark.screen.normalise import normalise
 from waymark.screen.severity import highest, rank
@@ -91,8 +92,12 @@ def _training_examples() -> list[Example]:
 
 @functools.cache
 def default_model() -> Model:
-    """Train the classifier on every bundled example (once per process, on first use)."""
-    return train(_training_examples())
+    """Return the classifier trained on every bundled example (once per process, on first use).
+
+    The weights come from the disk cache when its key matches the current data and code
+    (waymark/screen/cache.py); otherwise the classifier trains (about 15 s) and is cached.
+    """
+    return load_or_train(lambda: train(_training_examples()))
 
 
 def _speaker(text: str, lexicon: lex.Lexicon) -> str:
@@ -319,7 +324,8 @@ def screen(text: str) -> ScreenResult:
     """Screen one message for a safeguarding disclosure.
 
     Pure standard library, numpy and PyYAML, so it gives identical results on every supported
-    Python. The classifier trains on the first call (a few seconds), then about 1-3 ms a message.
+    Python. The first call loads the classifier from its disk cache, or trains it (about 15 s);
+    then about 3 ms a message.
     (A sentence-embedding head was measured too: no better on held-out messages, ~300 times
     slower and ~1 GB of dependencies, so it is not part of the screen.)
 
