@@ -313,6 +313,14 @@ LEXICON_PAGED_KINDS = [
     ("my tutor asked me to send him pics and said its our little secret", "sexual_abuse_cse"),
     ("they made me carry stuff for them after school", "criminal_exploitation"),
     ("someone sent me instructions to make a bomb", "radicalisation"),
+    # Added from kinds the dev sets showed missing, each worded afresh.
+    ("her boyfriend kicked my 4 year old", "physical_abuse"),
+    ("he wouldnt let me leave until i sent the pics", "sexual_abuse_cse"),
+    ("the only hot meal we get is at breakfast club", "neglect"),
+    ("we cant find our daughter anywhere and its late", "missing_runaway"),
+    ("theyre sending my sister to bangladesh to be married", "forced_marriage"),
+    ("the belt is ready and i know where to tie it", "self_harm_suicide"),
+    ("they set up an account called why she should die", "bullying_peer_abuse"),
 ]
 
 LEXICON_HARMLESS_KINDS = [
@@ -323,6 +331,11 @@ LEXICON_HARMLESS_KINDS = [
     "this pizza is the bomb",
     "my friend cut her fringe herself",
     "im ending it with my boyfriend tomorrow, we just argue",
+    "id literally die for a cheesy chips",
+    "im gonna die if he texts me back",
+    "wanna die i got a 4 in maths",
+    "my aunties keep asking when im getting married lol",
+    "if i dont tidy my room mums gonna kill me",
 ]
 
 
@@ -453,44 +466,6 @@ def test_every_data_file_is_a_writer_and_no_eval_message_is_trained_on() -> None
 )
 def test_normaliser_reads_two_as_to_only_where_a_verb_follows(text: str, normalised: str) -> None:
     assert normalise(text) == normalised
-
-
-# Kinds of disclosure added from what the dev sets showed missing, each worded afresh, and
-# harmless messages of the same shape that the new guards leave alone.
-LEXICON_PAGED_NEW_KINDS = [
-    ("her boyfriend kicked my 4 year old", "physical_abuse"),
-    ("he wouldnt let me leave until i sent the pics", "sexual_abuse_cse"),
-    ("the only hot meal we get is at breakfast club", "neglect"),
-    ("we cant find our daughter anywhere and its late", "missing_runaway"),
-    ("theyre sending my sister to bangladesh to be married", "forced_marriage"),
-    ("the belt is ready and i know where to tie it", "self_harm_suicide"),
-    ("they set up an account called why she should die", "bullying_peer_abuse"),
-]
-
-LEXICON_HARMLESS_NEW_KINDS = [
-    "id literally die for a cheesy chips",
-    "im gonna die if he texts me back",
-    "wanna die i got a 4 in maths",
-    "my aunties keep asking when im getting married lol",
-    "if i dont tidy my room mums gonna kill me",
-]
-
-
-@pytest.mark.parametrize(("text", "category"), LEXICON_PAGED_NEW_KINDS)
-def test_lexicon_pages_new_kinds(text: str, category: str) -> None:
-    from waymark.screen.core import read_lexicon
-
-    lexical = read_lexicon(normalise(text))
-    assert is_paged(lexical.severity), lexical.evidence
-    assert category in {h.category for h in lexical.hits}, lexical.evidence
-
-
-@pytest.mark.parametrize("text", LEXICON_HARMLESS_NEW_KINDS)
-def test_lexicon_guards_new_harmless_shapes(text: str) -> None:
-    from waymark.screen.core import read_lexicon
-
-    lexical = read_lexicon(normalise(text))
-    assert not is_paged(lexical.severity), lexical.evidence
 
 
 def test_the_model_cache_round_trips_and_survives_a_corrupt_file(
