@@ -14,11 +14,14 @@ from waymark.screen.normalise import normalise
 from waymark.screen.severity import highest, rank
 
 # Thresholds on the n-gram classifier, chosen by leave-one-writer-out cross-validation over the
-# hand-written examples together with the development sets in eval/ (see eval/README.md and
-# waymark/screen/evaluate.py): the highest paged recall with harmless look-alikes paged <= 2%
-# and recorded <= 10%. A lexicon phrase is evidence, not a verdict: most false pages came from
-# a listed phrase inside a harmless sentence, so even a strong hit needs the classifier to read
-# the whole message as harmful before it pages; otherwise it becomes a concern record for review.
+# hand-written examples (waymark/screen/evaluate.py --by-writer) together with the dev sets in
+# eval/: the highest paged recall with hard negatives recorded <= 10% and paged <= 2% on
+# eval/messages.yml and <= 4.5% on the fresh dev sets (no setting reached 2% there). Of the
+# best, the classifier alone pages at 0.5 (more likely harmful than not), not the 0.45 the
+# search preferred, which paged 7% of other writers' harmless messages.
+# A lexicon phrase is evidence, not a verdict: most false pages came from a listed phrase inside
+# a harmless sentence, so even a strong hit needs the classifier to read the whole message as
+# harmful before it pages; otherwise it becomes a concern record for review.
 #: Below this probability of "anything but none" an emergency lexicon hit is recorded, not paged.
 EMERGENCY_VETO = 0.2
 #: An urgent lexicon hit pages when the classifier's probability of urgent-or-worse reaches this;
@@ -144,8 +147,7 @@ class Policy:
     category_min: float = CATEGORY_MIN
     #: With no lexicon hit, page when P(emergency) alone reaches this. Off (above 1) by default:
     #: at 0.3 it saved 2 of 66 emergencies of eval/messages.yml for +1 point of harmless
-    #: messages paged;
-    #: a safeguarding-policy choice, not made here.
+    #: messages paged; a safeguarding-policy choice, not made here.
     page_emergency: float = 1.01
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from waymark.screen import data
 from waymark.screen.core import PURE_POLICY, Policy, screen_with
@@ -88,6 +88,16 @@ _POOLED = (
 )
 
 
+def _pool(per_fold: Iterable[dict[str, float]]) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    counts: dict[str, float] = {}
+    for figures in per_fold:
+        for key, n_key in _POOLED:
+            sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
+            counts[key] = counts.get(key, 0.0) + figures[n_key]
+    return {key: sums[key] / max(counts[key], 1.0) for key in sums}
+
+
 def cross_validate(folds: int = 5, *, policy: Policy = PURE_POLICY) -> dict[str, float]:
     """Screen every hand-written example with a model trained without its fold.
 
@@ -103,16 +113,13 @@ def cross_validate(folds: int = 5, *, policy: Policy = PURE_POLICY) -> dict[str,
     hand = data.hand_written()
     templates = data.templated()
     fold_of = [zlib.crc32(ex.text.encode("utf-8")) % folds for ex in hand]
-    counts: dict[str, float] = {}
-    sums: dict[str, float] = {}
-    for k in range(folds):
+
+    def fold(k: int) -> dict[str, float]:
         held = [ex for ex, f in zip(hand, fold_of, strict=True) if f == k]
         rest = [ex for ex, f in zip(hand, fold_of, strict=True) if f != k]
-        figures = evaluate(train(data.normalised(rest + templates)), held, policy=policy)
-        for key, n_key in _POOLED:
-            sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
-            counts[key] = counts.get(key, 0.0) + figures[n_key]
-    return {key: sums[key] / max(counts[key], 1.0) for key in sums} | {"n_examples": len(hand)}
+        return evaluate(train(data.normalised(rest + templates)), held, policy=policy)
+
+    return _pool(fold(k) for k in range(folds)) | {"n_examples": len(hand)}
 
 
 def cross_validate_by_writer(*, policy: Policy = PURE_POLICY) -> dict[str, float]:
@@ -126,16 +133,13 @@ def cross_validate_by_writer(*, policy: Policy = PURE_POLICY) -> dict[str, float
     """
     writers = data.by_writer()
     templates = data.templated()
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for held in writers:
+
+    def fold(held: str) -> dict[str, float]:
         rest = [ex for name, exs in writers.items() if name != held for ex in exs]
-        figures = evaluate(train(data.normalised(rest + templates)), writers[held], policy=policy)
-        for key, n_key in _POOLED:
-            sums[key] = sums.get(key, 0.0) + figures[key] * figures[n_key]
-            counts[key] = counts.get(key, 0.0) + figures[n_key]
+        return evaluate(train(data.normalised(rest + templates)), writers[held], policy=policy)
+
     n_examples = sum(len(exs) for exs in writers.values())
-    return {key: sums[key] / max(counts[key], 1.0) for key in sums} | {"n_examples": n_examples}
+    return _pool(fold(held) for held in writers) | {"n_examples": n_examples}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
