@@ -313,7 +313,8 @@ def normalise(text: str) -> str:
     Steps: Unicode compatibility fold and accent stripping, lower case, apostrophes removed
     ("don't" -> "dont"), letters stretched three or more times cut to two ("soooo" -> "soo"),
     spaced-out letters joined ("k i l l" -> "kill"), leetspeak inside words ("k1ll" -> "kill"),
-    and text-speak and filter evasions expanded ("kms" -> "kill myself", "2nite" -> "tonight").
+    text-speak and filter evasions expanded ("kms" -> "kill myself", "2nite" -> "tonight"), and
+    "2" read as "to" before a verb ("want 2 die" -> "want to die").
 
     Args:
         text: The message as received.
