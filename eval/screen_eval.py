@@ -47,6 +47,8 @@ SETS: dict[str, str] = {
     "fresh_b.yml": "dev",
     "fresh_c.yml": "held-out",
     "fresh_d.yml": "held-out",
+    "fresh_e.yml": "held-out",
+    "fresh_f.yml": "held-out",
 }
 
 
