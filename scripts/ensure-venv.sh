@@ -25,7 +25,9 @@ quiet_pip_stderr() { grep -v 'is ignored: it is neither a file nor a directory' 
 py="$venv/bin/python"
 lock_stamp="$venv/.waymark-lock.sha256"
 project_stamp="$venv/.waymark-project.sha256"
-lock_hash="$(sha256_of_files "$lock")"
+# Packages that must be installed without their declared dependencies (requirements/nodeps.txt).
+nodeps=requirements/nodeps.txt
+lock_hash="$(sha256_of_files "$lock" "$nodeps")"
 
 # A venv whose interpreter no longer runs (its base Python was removed or upgraded) or is the
 # wrong version cannot be repaired in place: build it again.
@@ -52,10 +54,12 @@ else
     fi
     step "Installing $lock into $venv (first install, or the lock changed; this can take minutes)"
     "$py" -m pip install -r "$lock" 2> >(quiet_pip_stderr)
+    step "Installing $nodeps into $venv without their declared dependencies"
+    "$py" -m pip install -q --no-deps -r "$nodeps" 2> >(quiet_pip_stderr)
 
     # Remove what the lock no longer lists. Names are compared in PEP 503 normal form.
     normalise() { sed -E 's/[[:space:]]*[=<>!~;@].*$//; s/[-_.]+/-/g' | tr '[:upper:]' '[:lower:]'; }
-    wanted="$(grep -vE '^[[:space:]]*(#|-|$)' "$lock" | normalise | sort -u)"
+    wanted="$(cat "$lock" "$nodeps" | grep -vE '^[[:space:]]*(#|-|$)' | normalise | sort -u)"
     have="$("$py" -m pip freeze --all --exclude-editable | grep -vE '^[[:space:]]*(#|-|$)' | normalise | sort -u)"
     extra="$(comm -13 <(printf '%s\n' "$wanted") <(printf '%s\n' "$have") | grep -vx 'waymark' || true)"
     if [ -n "$extra" ]; then

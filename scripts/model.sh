@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds what Rasa needs to run: the spaCy pipeline (var/spacy/en_waymark) and the trained model
-# (models/waymark.tar.gz).
+# (models/waymark.tar.gz); and the disclosure screen's fine-tuned encoder, which both environments use.
 #
 # Training takes minutes, so it happens only when its inputs change. The inputs are hashed
 # (config.yml, bot/domain/**, data/**, bot/components/**, plus bot/spacy_pipeline.py and
@@ -34,7 +34,13 @@ else
     printf '%s\n' "$spacy_hash" >"$spacy_stamp"
 fi
 
-# 2. Rasa model.
+# 2. The screen's fine-tuned encoder (waymark/screen/finetune.py): trained with the TensorFlow of
+# this environment, cached under a hash of the screen's data and code, so it trains only when
+# they changed (a few minutes) and both environments then read the same weights.
+step "Screen encoder (trains only when the screen's data or code changed)"
+"$rasa_py" -m waymark.screen.finetune
+
+# 3. Rasa model.
 mapfile -t inputs < <(
     {
         echo config.yml

@@ -6,6 +6,7 @@ import ast
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -165,7 +166,9 @@ def test_deterministic_and_fast() -> None:
     second = [screen(m).to_dict() for m in messages]
     per_message = (time.perf_counter() - start) / len(messages)
     assert first == second
-    assert per_message < 0.005
+    # About 3 ms for the lexicon and n-gram classifier and 7 ms for the encoder's forward pass
+    # on two cores; the bound that matters is the page latency (make bench: p95 under 2 s).
+    assert per_message < 0.05
 
 
 SAMPLE = [
@@ -179,7 +182,12 @@ SAMPLE = [
 
 def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
     # The screen must agree exactly across processes and Python/numpy versions. Each process
-    # trains in an empty cache directory of its own, so the weights are its own too.
+    # trains the n-gram classifier in a cache directory of its own, so those weights are its own
+    # too; the fine-tuned encoder is built once (make model) and shared, as in production.
+    from waymark.screen import cache
+
+    built = cache.encoder_path()
+    assert built is not None and built.exists(), "the screen encoder is not built: make model"
     code = (
         "import json,sys; from waymark.screen import screen; "
         f"print(json.dumps([screen(m).to_dict() for m in {SAMPLE!r}]))"
@@ -189,6 +197,8 @@ def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
     if RASA_PYTHON.exists():
         pythons.append(str(RASA_PYTHON))
     for i, python in enumerate(pythons):
+        (tmp_path / f"cache{i}").mkdir()
+        shutil.copy(built, tmp_path / f"cache{i}" / built.name)
         env = os.environ | {"WAYMARK_SCREEN_CACHE": str(tmp_path / f"cache{i}")}
         out = subprocess.run(
             [python, "-c", code],
@@ -199,7 +209,8 @@ def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
             timeout=180,
             env=env,
         )
-        assert list((tmp_path / f"cache{i}").glob("*.npz")), "the process did not train"
+        trained = [p for p in (tmp_path / f"cache{i}").glob("*.npz") if p.name != built.name]
+        assert trained, "the process did not train"
         assert json.loads(out.stdout) == expected, python
     if not RASA_PYTHON.exists():
         pytest.skip(".venv-rasa is missing; checked a fresh .venv process only")
@@ -208,6 +219,9 @@ def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
 def test_screen_imports_only_stdlib_numpy_yaml() -> None:
     allowed = set(sys.stdlib_module_names) | {"numpy", "yaml", "waymark"}
     for path in (ROOT / "waymark" / "screen").rglob("*.py"):
+        # The encoder's trainer runs at build time in .venv-rasa, with Rasa's TensorFlow; the
+        # screen itself runs the result in numpy.
+        extra = {"tensorflow"} if path.name == "finetune.py" else set()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -218,14 +232,16 @@ def test_screen_imports_only_stdlib_numpy_yaml() -> None:
                 continue
             for name in names:
                 top = name.split(".")[0]
-                assert top in allowed, f"{path}: imports {name}"
+                assert top in allowed | extra, f"{path}: imports {name}"
                 if top == "waymark":
                     assert name.startswith("waymark.screen"), f"{path}: imports {name}"
 
 
-def test_the_evidence_names_the_classifier() -> None:
+def test_the_evidence_names_the_classifiers() -> None:
     result = screen("my stepdad hits me")
-    assert any(e.startswith("n-gram classifier:") for e in result.evidence), result.evidence
+    assert any(e.startswith("classifiers (n-gram + encoder):") for e in result.evidence), (
+        result.evidence
+    )
 
 
 # --- Lexicon breadth: general phrasings that were missed before (not copied from the data).
@@ -420,6 +436,34 @@ def test_reassurance_raises_the_bar_in_the_policy(
     )
     got, _ = decide(lexical, _prediction(page, flag), PURE_POLICY)
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "paged"),
+    [
+        ("my 12 year old is missing", True),
+        ("Our son has gone missing, please help", True),
+        ("my best friend has been missing since tuesday", True),
+        ("my foster daughter is missing again", True),
+        ("my son is missing his dad", False),
+        ("my friend is missing lol turns out she was at her nans", False),
+        ("what should we do if our son goes missing", False),
+        ("my sister is missing the point", False),
+    ],
+)
+def test_a_plain_missing_child_report_pages_whatever_the_classifiers_read(
+    text: str, paged: bool
+) -> None:
+    assert is_paged(screen(text).severity) is paged, screen(text).evidence
+
+
+def test_a_firm_phrase_pages_without_the_classifier_but_not_past_reassurance() -> None:
+    firm = Lexical(hits=[], hit_sev={}, evidence=[], severity="urgent", firm=True)
+    assert decide(firm, _prediction(0.05, 0.1), PURE_POLICY)[0] == "urgent"
+    reassured = Lexical(
+        hits=[], hit_sev={}, evidence=[], severity="urgent", reassurance="turns out", firm=True
+    )
+    assert decide(reassured, _prediction(0.05, 0.1), PURE_POLICY)[0] == "none"
 
 
 @pytest.mark.parametrize(

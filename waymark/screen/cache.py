@@ -5,8 +5,12 @@ of the code that turns text into features and trains on them; the cache key hash
 files. A restarted API is ready to take webhooks in under a second instead of after ~15 s of
 training. The cache holds numbers only and is read with ``allow_pickle=False``.
 
+The fine-tuned encoder (finetune.py) is kept in the same directory, under a key of its own
+inputs; ``make model`` builds it, and the screen only reads it.
+
 ``WAYMARK_SCREEN_CACHE`` names the directory (default ``~/.cache/waymark/screen``); ``off``
-turns the cache off, so every process trains.
+turns the cache off, so every process trains the n-gram classifier and the screen runs without
+the encoder.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from waymark.screen.model import N_FEATURES, Model
 
@@ -27,6 +33,10 @@ _HERE = Path(__file__).parent
 #: What the trained weights depend on: the examples, how they are read and expanded, how text
 #: is normalised and featurised, and the trainer.
 _INPUTS = ("data.py", "model.py", "normalise.py")
+#: What the fine-tuned encoder depends on (with the examples and the base model's version).
+_ENCODER_INPUTS = ("data.py", "normalise.py", "encoder.py", "finetune.py")
+#: Fine-tuned encoders kept in the cache directory (older ones are deleted).
+KEEP_ENCODERS = 3
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +56,63 @@ def cache_key() -> str:
     for path in paths:
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
+
+
+def encoder_key() -> str:
+    """Return a hash of every file the fine-tuned encoder depends on, and the base model's id."""
+    from importlib import metadata
+
+    from waymark.screen.encoder import PACKAGE
+
+    try:
+        base = f"{PACKAGE}=={metadata.version(PACKAGE.replace('_', '-'))}"
+    except metadata.PackageNotFoundError:
+        base = f"{PACKAGE} missing"
+    digest = hashlib.sha256(base.encode("utf-8") + b"\0")
+    paths = [_HERE / name for name in _ENCODER_INPUTS] + sorted((_HERE / "data").glob("*.yml"))
+    for path in paths:
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def encoder_path() -> Path | None:
+    """Return where the fine-tuned encoder for the current inputs lives (None: cache off)."""
+    directory = cache_dir()
+    return None if directory is None else directory / f"encoder-{encoder_key()}.npz"
+
+
+def save_encoder(path: Path, weights: dict[str, npt.NDArray[np.float32]]) -> None:
+    """Write fine-tuned encoder weights atomically (numbers only, no pickles).
+
+    Args:
+        path: Destination, from :func:`encoder_path`.
+        weights: Arrays by name.
+    """
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {name: np.asarray(w, np.float32) for name, w in weights.items()}
+    np.savez(temporary, **arrays)
+    os.replace(temporary, path)
+    # Each is about 90 MB: keep the few most recently built, as scripts/model.sh does for Rasa.
+    built = sorted(path.parent.glob("encoder-*.npz"), key=lambda p: p.stat().st_mtime)
+    for old in built[:-KEEP_ENCODERS]:
+        if old != path:
+            old.unlink(missing_ok=True)
+
+
+def load_encoder() -> dict[str, npt.NDArray[np.float32]] | None:
+    """Return the fine-tuned encoder weights for the current inputs, or None if not built."""
+    path = encoder_path()
+    if path is None:
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        _log.warning("screen encoder cache unreadable; run make model to build it again")
+        return None
 
 
 def _load(path: Path) -> Model | None:

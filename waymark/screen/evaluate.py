@@ -4,7 +4,9 @@ Run: ``python -m waymark.screen.evaluate [--show] [--cv | --by-writer]`` from th
 root. ``--cv`` measures 5-fold cross-validation over all hand-written examples instead (each
 example screened by a model that never trained on it). ``--by-writer`` holds out one writer at a
 time: the figure that predicted how the screen does on people it never read, and the one the
-thresholds were chosen on (with the development sets in eval/).
+thresholds were chosen on (with the development sets in eval/). These figures are for the lexicon
+and the n-gram classifier: the fine-tuned encoder would need a fine-tune per held-out writer
+(about 7 minutes each); waymark/screen/finetune.py gives its by-writer figures.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ class Entry:
     patterns: tuple[re.Pattern[str], ...]
     topic: bool = False
     sign: str | None = None
+    #: The words say it plainly ("my daughter is missing"): pages without the classifier's consent.
+    firm: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Hit:
     topic: bool
     sign: str | None
     pattern_id: int
+    firm: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def load() -> Lexicon:
             patterns=_compile_all(e["patterns"], macros),
             topic=bool(e.get("topic", False)),
             sign=e.get("sign"),
+            firm=bool(e.get("firm", False)),
         )
         for e in data["entries"]
     )
@@ -159,6 +163,7 @@ def find_hits(text: str, lexicon: Lexicon) -> list[Hit]:
                         topic=entry.topic,
                         sign=entry.sign,
                         pattern_id=pattern_id,
+                        firm=entry.firm,
                     )
                 )
             pattern_id += 1
