@@ -7,7 +7,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.support.processes import run_python
 from waymark.screen import ScreenResult, is_paged, screen
 from waymark.screen.cli import run
 from waymark.screen.core import PURE_POLICY, Lexical, decide
@@ -200,18 +200,10 @@ def test_same_results_in_fresh_process_and_rasa_env(tmp_path: Path) -> None:
         (tmp_path / f"cache{i}").mkdir()
         shutil.copy(built, tmp_path / f"cache{i}" / built.name)
         env = os.environ | {"WAYMARK_SCREEN_CACHE": str(tmp_path / f"cache{i}")}
-        out = subprocess.run(
-            [python, "-c", code],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=180,
-            env=env,
-        )
+        out = run_python(python, code, env)
         trained = [p for p in (tmp_path / f"cache{i}").glob("*.npz") if p.name != built.name]
         assert trained, "the process did not train"
-        assert json.loads(out.stdout) == expected, python
+        assert json.loads(out) == expected, python
     if not RASA_PYTHON.exists():
         pytest.skip(".venv-rasa is missing; checked a fresh .venv process only")
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.support.processes import run_python
 from waymark.screen import cache, encoder
 from waymark.screen.core import Blend, default_model
 
@@ -104,16 +104,8 @@ z = finetune.forward(tf, var, b_ids, mask, training=False).numpy()
 print(json.dumps(z.tolist()))
 """
     env = os.environ | {"PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run(
-        [str(RASA_PYTHON), "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=180,
-        env=env,
-    )
-    from_tf = np.array(json.loads(out.stdout.strip().splitlines()[-1]))
+    out = run_python(str(RASA_PYTHON), code, env)
+    from_tf = np.array(json.loads(out.strip().splitlines()[-1]))
     fine_tuned = encoder.load_fine_tuned()
     assert fine_tuned is not None
     from_numpy = np.array([fine_tuned.logits(t) for t in texts])
