@@ -46,8 +46,10 @@ FLAG_ALONE = 0.7
 PAGE_REASSURED = 0.6
 #: ...and is recorded as a concern only from this one.
 FLAG_REASSURED = 0.7
-#: A category from the classifier is reported from this probability.
-CATEGORY_MIN = 0.5
+#: A category from the classifier is reported from this probability. On the dev sets, 0.25
+#: found 69.6% of the expected category labels against 61.7% at 0.5, at the same precision
+#: (76.5% and 75.5%); 0.15 lost precision (69.1%).
+CATEGORY_MIN = 0.25
 #: Distinct exploitation signs (new phone, cash, older friends, ...) that together are urgent.
 SIGNS_URGENT = 3
 
