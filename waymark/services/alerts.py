@@ -48,10 +48,22 @@ def new_reference() -> str:
     return "WM-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(5))
 
 
-def screen_message(session: Session, message: InboundMessage) -> dict[str, Any]:
-    """The screen's result for a message, computed once and stored on it."""
+def screen_message(
+    session: Session, message: InboundMessage, *, result: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The screen's result for a message, computed once and stored on it.
+
+    Args:
+        session: The open session.
+        message: The stored inbound message.
+        result: The screen's result, already computed outside the transaction (optional).
+
+    Returns:
+        The stored result (the first one stored wins).
+    """
     if message.screen is None:
-        result = screen(message.body or "").to_dict()
+        if result is None:
+            result = screen(message.body or "").to_dict()
         message.screen = result
         message.screen_severity = result["severity"]
         session.flush()

@@ -16,6 +16,7 @@ from waymark.crypto import decrypt_phone, normalise_phone, phone_hash
 from waymark.errors import InvalidInput
 from waymark.models import Contact, InboundMessage, OutboundMessage, StaffMember, utcnow
 from waymark.queue import enqueue
+from waymark.screen import screen
 from waymark.screen.severity import is_paged
 from waymark.services import alerts, contacts
 from waymark.settings import Settings
@@ -304,14 +305,19 @@ def complete_turn(
 def reconcile(session: Session, settings: Settings, *, now: datetime | None = None) -> int:
     """Every flagged message ends with exactly one alert: cover any the turns missed (commits)."""
     now = now or utcnow()
-    unscreened = session.scalars(
-        select(InboundMessage.id)
+    unscreened = session.execute(
+        select(InboundMessage.id, InboundMessage.body)
         .where(InboundMessage.screen.is_(None), InboundMessage.contact_id.is_not(None))
         .limit(100)
     ).all()
-    for message_id in unscreened:
-        alerts.screen_message(session, session.get_one(InboundMessage, message_id))
+    # Screening takes milliseconds a message, and on SQLite every transaction holds the write
+    # lock: screen with no transaction open, then store each result in a short one, so a backlog
+    # never keeps the webhook from storing the next inbound message.
     session.commit()
+    for message_id, body in unscreened:
+        result = screen(body or "").to_dict()
+        alerts.screen_message(session, session.get_one(InboundMessage, message_id), result=result)
+        session.commit()
     count = 0
     cutoff = now - timedelta(seconds=settings.reconcile_after_seconds)
     for message_id in alerts.unalerted_flagged_messages(session, older_than=cutoff):
