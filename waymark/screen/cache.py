@@ -20,12 +20,14 @@ import logging
 import os
 import zipfile
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from waymark.screen.encoder import PACKAGE
 from waymark.screen.model import N_FEATURES, Model
 
 CACHE_ENV = "WAYMARK_SCREEN_CACHE"
@@ -49,30 +51,48 @@ def cache_dir() -> Path | None:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "waymark" / "screen"
 
 
-def cache_key() -> str:
-    """Return a hash of every file the trained weights depend on."""
-    digest = hashlib.sha256()
-    paths = [_HERE / name for name in _INPUTS] + sorted((_HERE / "data").glob("*.yml"))
+def _digest(names: tuple[str, ...], prefix: bytes = b"") -> str:
+    digest = hashlib.sha256(prefix)
+    paths = [_HERE / name for name in names] + sorted((_HERE / "data").glob("*.yml"))
     for path in paths:
         digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
+
+
+def cache_key() -> str:
+    """Return a hash of every file the trained weights depend on."""
+    return _digest(_INPUTS)
 
 
 def encoder_key() -> str:
     """Return a hash of every file the fine-tuned encoder depends on, and the base model's id."""
-    from importlib import metadata
-
-    from waymark.screen.encoder import PACKAGE
-
     try:
         base = f"{PACKAGE}=={metadata.version(PACKAGE.replace('_', '-'))}"
     except metadata.PackageNotFoundError:
         base = f"{PACKAGE} missing"
-    digest = hashlib.sha256(base.encode("utf-8") + b"\0")
-    paths = [_HERE / name for name in _ENCODER_INPUTS] + sorted((_HERE / "data").glob("*.yml"))
-    for path in paths:
-        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
+    return _digest(_ENCODER_INPUTS, base.encode("utf-8") + b"\0")
+
+
+def _read(path: Path, rebuilt_by: str) -> dict[str, npt.NDArray[Any]] | None:
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        _log.warning("screen cache %s unreadable; %s", path.name, rebuilt_by)
+        return None
+
+
+def _write(path: Path, arrays: dict[str, Any]) -> None:
+    # Written under a temporary name and renamed, so a reader never sees half a file.
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(temporary, **arrays)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def encoder_path() -> Path | None:
@@ -88,11 +108,7 @@ def save_encoder(path: Path, weights: dict[str, npt.NDArray[np.float32]]) -> Non
         path: Destination, from :func:`encoder_path`.
         weights: Arrays by name.
     """
-    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, Any] = {name: np.asarray(w, np.float32) for name, w in weights.items()}
-    np.savez(temporary, **arrays)
-    os.replace(temporary, path)
+    _write(path, {name: np.asarray(w, np.float32) for name, w in weights.items()})
     # Each is about 90 MB: keep the few most recently built, as scripts/model.sh does for Rasa.
     built = sorted(path.parent.glob("encoder-*.npz"), key=lambda p: p.stat().st_mtime)
     for old in built[:-KEEP_ENCODERS]:
@@ -103,26 +119,17 @@ def save_encoder(path: Path, weights: dict[str, npt.NDArray[np.float32]]) -> Non
 def load_encoder() -> dict[str, npt.NDArray[np.float32]] | None:
     """Return the fine-tuned encoder weights for the current inputs, or None if not built."""
     path = encoder_path()
-    if path is None:
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            return {name: stored[name] for name in stored.files}
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        _log.warning("screen encoder cache unreadable; run make model to build it again")
-        return None
+    return None if path is None else _read(path, "run make model to build it again")
 
 
 def _load(path: Path) -> Model | None:
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            rows, values, bias = stored["rows"], stored["values"], stored["bias"]
-    except FileNotFoundError:
+    stored = _read(path, "training again")
+    if stored is None:
         return None
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        _log.warning("screen model cache unreadable; training again")
+    try:
+        rows, values, bias = stored["rows"], stored["values"], stored["bias"]
+    except KeyError:
+        _log.warning("screen cache %s incomplete; training again", path.name)
         return None
     weights = np.zeros((N_FEATURES, bias.shape[0]), dtype=np.float64)
     weights[rows] = values
@@ -131,15 +138,10 @@ def _load(path: Path) -> Model | None:
 
 def _store(path: Path, model: Model) -> None:
     rows = np.flatnonzero(np.any(model.weights != 0.0, axis=1))
-    # Written under a temporary name and renamed, so a reader never sees half a file.
-    temporary = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(temporary, rows=rows, values=model.weights[rows], bias=model.bias)
-        os.replace(temporary, path)
+        _write(path, {"rows": rows, "values": model.weights[rows], "bias": model.bias})
     except OSError as exc:
         _log.warning("screen model cache not written (%s)", type(exc).__name__)
-        temporary.unlink(missing_ok=True)
 
 
 def load_or_train(train: Callable[[], Model]) -> Model:
