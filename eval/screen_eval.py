@@ -49,6 +49,8 @@ SETS: dict[str, str] = {
     "fresh_d.yml": "held-out",
     "fresh_e.yml": "held-out",
     "fresh_f.yml": "held-out",
+    "fresh_g.yml": "held-out",
+    "fresh_h.yml": "held-out",
 }
 
 
