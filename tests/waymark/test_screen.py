@@ -246,6 +246,8 @@ LEXICON_PAGED = [
     ("my parents arranged my wedding and im 14", "forced_marriage"),
     ("i keep a blade on me for protection", "weapons_violence"),
     ("havent eaten since friday theres nothing at home", "neglect"),
+    ("please help now hes got a knife", "immediate_danger"),
+    ("can someone come get me", "immediate_danger"),
 ]
 
 LEXICON_HARMLESS = [
@@ -255,6 +257,9 @@ LEXICON_HARMLESS = [
     "gonna kill my sister she ate my crisps",
     "whats the point of algebra",
     "we got kicked out of the cinema for laughing",
+    # Help someone already has is not a cry for help.
+    "my sister self harmed last year but shes getting help now",
+    "he has help now from camhs and a new school",
 ]
 
 
