@@ -248,6 +248,13 @@ LEXICON_PAGED = [
     ("havent eaten since friday theres nothing at home", "neglect"),
     ("please help now hes got a knife", "immediate_danger"),
     ("can someone come get me", "immediate_danger"),
+    # Medicines young people can reach: ADHD, sleep and antipsychotic prescriptions.
+    ("swallowed all my olanzapine", "self_harm_suicide"),
+    ("i took a whole box of my ritalin", "self_harm_suicide"),
+    # A child not back, with what worries the parent, without the word "missing".
+    ("my boy went to the park at 4 and still isnt back, his phone is off", "missing_runaway"),
+    ("nobody knows where my brother is and its dark", "missing_runaway"),
+    ("her friends mum said she never turned up", "missing_runaway"),
 ]
 
 LEXICON_HARMLESS = [
@@ -260,6 +267,8 @@ LEXICON_HARMLESS = [
     # Help someone already has is not a cry for help.
     "my sister self harmed last year but shes getting help now",
     "he has help now from camhs and a new school",
+    "my phone is off till 4 cos im in class so text later",
+    "nobody knows where the remote is",
 ]
 
 
