@@ -255,6 +255,7 @@ LEXICON_PAGED = [
     ("my boy went to the park at 4 and still isnt back, his phone is off", "missing_runaway"),
     ("nobody knows where my brother is and its dark", "missing_runaway"),
     ("her friends mum said she never turned up", "missing_runaway"),
+    ("my stepdad came at my mum with a knife last night", "weapons_violence"),
 ]
 
 LEXICON_HARMLESS = [
@@ -269,6 +270,8 @@ LEXICON_HARMLESS = [
     "he has help now from camhs and a new school",
     "my phone is off till 4 cos im in class so text later",
     "nobody knows where the remote is",
+    "my brother chased me with a water gun lol",
+    "dreamt a clown went for me with an axe, not watching that film again",
 ]
 
 
