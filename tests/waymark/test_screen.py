@@ -272,6 +272,7 @@ LEXICON_HARMLESS = [
     "nobody knows where the remote is",
     "my brother chased me with a water gun lol",
     "dreamt a clown went for me with an axe, not watching that film again",
+    "im not back till midnight so dont wait up lol",
 ]
 
 
