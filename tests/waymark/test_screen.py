@@ -256,6 +256,8 @@ LEXICON_PAGED = [
     ("nobody knows where my brother is and its dark", "missing_runaway"),
     ("her friends mum said she never turned up", "missing_runaway"),
     ("my stepdad came at my mum with a knife last night", "weapons_violence"),
+    ("lads are rushing me outside school tmrw", "weapons_violence"),
+    ("took a load of my mums pills with half a bottle of vodka", "self_harm_suicide"),
 ]
 
 LEXICON_HARMLESS = [
@@ -273,6 +275,8 @@ LEXICON_HARMLESS = [
     "my brother chased me with a water gun lol",
     "dreamt a clown went for me with an axe, not watching that film again",
     "im not back till midnight so dont wait up lol",
+    "can you take paracetamol with wine",
+    "theyre jumping me in fortnite lol",
 ]
 
 
