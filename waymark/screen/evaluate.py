@@ -6,7 +6,7 @@ example screened by a model that never trained on it). ``--by-writer`` holds out
 time: the figure that predicted how the screen does on people it never read, and the one the
 thresholds were chosen on (with the development sets in eval/). These figures are for the lexicon
 and the n-gram classifier: the fine-tuned encoder would need a fine-tune per held-out writer
-(about 7 minutes each). ``--encoder-held W1,W2,...`` (in ``.venv-rasa``, which has TensorFlow)
+(about 12 minutes each). ``--encoder-held W1,W2,...`` (in ``.venv-rasa``, which has TensorFlow)
 fine-tunes once without those writers and screens their examples with the n-gram classifier
 alone and with the encoder averaged in.
 """
@@ -160,7 +160,7 @@ def _recall_at(model: Predictor, examples: Sequence[Example], harmless_paged: fl
 def compare_encoder(held: Sequence[str]) -> dict[str, dict[str, float]]:
     """Fine-tune without some writers; screen their examples without and with the encoder.
 
-    Needs TensorFlow (``.venv-rasa``); takes about 7 minutes on two cores.
+    Needs TensorFlow (``.venv-rasa``); takes about 12 minutes on two cores.
 
     Args:
         held: Writer names (data file stems, or ``original``) to hold out.
