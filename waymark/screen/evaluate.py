@@ -175,6 +175,10 @@ def compare_encoder(held: Sequence[str]) -> dict[str, dict[str, float]]:
     from waymark.screen import finetune
     from waymark.screen.encoder import Encoder, WordPiece, package_dir
 
+    # Both checks come before any training, which takes minutes.
+    model_dir = package_dir()
+    if model_dir is None:
+        raise ValueError("the pretrained encoder package is not installed (make setup)")
     writers = data.by_writer()
     unknown = sorted(set(held) - set(writers))
     if unknown:
@@ -183,9 +187,6 @@ def compare_encoder(held: Sequence[str]) -> dict[str, dict[str, float]]:
     training = data.normalised(rest + data.templated())
     examples = [ex for name in held for ex in writers[name]]
     ngram = train(training)
-    model_dir = package_dir()
-    if model_dir is None:
-        raise ValueError("the pretrained encoder package is not installed (make setup)")
     encoder = Encoder(finetune.train(training), WordPiece(model_dir / "vocab.txt"))
     out: dict[str, dict[str, float]] = {}
     for name, model in (("n-gram", ngram), ("n-gram + encoder", Blend(ngram, encoder))):
